@@ -1,0 +1,477 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * Table-driven tests of mod_upgrade_required's pure core: the header list
+ * scanner, Accept negotiation, the token and rule compiler, the policy
+ * (ur_evaluate) and the proxy-header parsers.  The module source is
+ * included with UR_UNIT_TEST, which leaves out everything that needs
+ * httpd, so this runs with APR alone.  Output is TAP.
+ */
+#include "../mod_upgrade_required.c"
+
+#include <stdio.h>
+#include "apr_general.h"
+
+static int ntest, nfail;
+
+static void ok(int cond, const char *what, const char *detail)
+{
+    ntest++;
+    if (!cond) {
+        nfail++;
+    }
+    printf("%sok %d - %s%s%s\n", cond ? "" : "not ", ntest, what,
+           detail ? ": " : "", detail ? detail : "");
+}
+
+/* ---------------- the list scanner ---------------- */
+
+static const struct {
+    const char *list, *tok;
+    int expect;
+} list_cases[] = {
+    { "Upgrade", "upgrade", 1 },
+    { "keep-alive, Upgrade", "upgrade", 1 },
+    { "keep-alive,Upgrade", "upgrade", 1 },
+    { "\tkeep-alive\t,\tUPGRADE\t", "upgrade", 1 },
+    { "upgrade-insecure-requests", "upgrade", 0 },
+    { "xupgrade", "upgrade", 0 },
+    { "", "upgrade", 0 },
+    { ",,,", "upgrade", 0 },
+    { " , ,\t,", "upgrade", 0 },
+    { ",,,upgrade,,,", "upgrade", 1 },
+    { "\"upgrade\"", "upgrade", 0 },
+    { "\"a,upgrade\"", "upgrade", 0 },
+    { "\"a,upgrade\", b", "upgrade", 0 },
+    { "\"a\\\",upgrade\"", "upgrade", 0 },
+    { "\"unterminated, upgrade", "upgrade", 0 },
+    { "WebSocket", "websocket", 1 },
+    { "websocket/13", "websocket", 0 },
+    { "h2c, websocket", "websocket", 1 },
+    { "w\xc3\xa9" "bsocket", "websocket", 0 },
+    { "websocket\xff", "websocket", 0 },
+    { "\xff\xfe,websocket", "websocket", 1 },
+    { "up grade", "upgrade", 0 },
+    { "13", "13", 1 },
+    { " 13 ", "13", 1 },
+    { "8, 13", "13", 1 },
+    { "130", "13", 0 },
+};
+
+static void test_list(apr_pool_t *p)
+{
+    char *big;
+    apr_size_t i, n;
+    const char *cur, *item;
+    apr_size_t len;
+
+    for (i = 0; i < sizeof(list_cases) / sizeof(list_cases[0]); i++) {
+        int got = ur_list_has(list_cases[i].list, list_cases[i].tok,
+                              strlen(list_cases[i].tok));
+        ok(got == list_cases[i].expect, "list_has",
+           apr_psprintf(p, "'%s' has '%s' = %d", list_cases[i].list,
+                        list_cases[i].tok, got));
+    }
+    ok(ur_list_has(NULL, "upgrade", 7) == 0, "list_has", "NULL list");
+
+    /* element counting: empty elements are not elements */
+    cur = ",,a,,b,";
+    for (n = 0; ur_list_next(&cur, &item, &len); n++)
+        ;
+    ok(n == 2, "list_next", "',,a,,b,' has two elements");
+    cur = "";
+    ok(!ur_list_next(&cur, &item, &len), "list_next", "empty string");
+
+    /* 8 KB values: a long run of commas with the token at the end, a
+     * single 8 KB element, an 8 KB quoted string */
+    big = apr_palloc(p, 8200);
+    memset(big, ',', 8192);
+    strcpy(big + 8192, "upgrade");
+    ok(ur_list_has(big, "upgrade", 7), "list_has", "8 KB of commas, token last");
+    memset(big, 'a', 8192);
+    big[8192] = '\0';
+    ok(!ur_list_has(big, "upgrade", 7), "list_has", "one 8 KB element");
+    big[0] = '"';
+    ok(!ur_list_has(big, "upgrade", 7), "list_has", "8 KB unterminated quote");
+    memset(big, '\t', 8192);
+    ok(!ur_list_has(big, "upgrade", 7), "list_has", "8 KB of tabs");
+}
+
+/* ---------------- Accept negotiation ---------------- */
+
+static const struct {
+    const char *accept;
+    ur_body_type expect;
+} neg_cases[] = {
+    { NULL, UR_BODY_HTML },
+    { "", UR_BODY_HTML },
+    { "*/*", UR_BODY_HTML },
+    { "text/html", UR_BODY_HTML },
+    { "application/json", UR_BODY_JSON },
+    { "application/problem+json", UR_BODY_JSON },
+    { "APPLICATION/JSON", UR_BODY_JSON },
+    { "text/plain", UR_BODY_PLAIN },
+    { "text/*", UR_BODY_HTML },
+    { "application/*", UR_BODY_JSON },
+    { "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+      UR_BODY_HTML },
+    { "application/json, text/html;q=0.5", UR_BODY_JSON },
+    { "text/html;q=0.9, application/json", UR_BODY_JSON },
+    { "application/json;q=0.5, text/html", UR_BODY_HTML },
+    { "application/json;q=0, */*", UR_BODY_HTML },
+    { "text/plain;q=1.0, text/html;q=0.1", UR_BODY_PLAIN },
+    { "text/plain; q=0.3, application/json; q=0.3", UR_BODY_JSON },
+    { "text/plain;q=0.5, */*;q=0.1", UR_BODY_PLAIN },
+    { "image/png", UR_BODY_HTML },
+    { "application/json;q=bogus, text/html;q=0.2", UR_BODY_HTML },
+    { ",,,", UR_BODY_HTML },
+    { ";;;q=1", UR_BODY_HTML },
+    { "application/json;charset=\"a,b\";q=0.9", UR_BODY_JSON },
+    { "text/plain;q=0.001", UR_BODY_PLAIN },
+};
+
+static void test_negotiate(apr_pool_t *p)
+{
+    apr_size_t i;
+    char *big;
+
+    for (i = 0; i < sizeof(neg_cases) / sizeof(neg_cases[0]); i++) {
+        ur_body_type got = ur_negotiate(neg_cases[i].accept);
+        ok(got == neg_cases[i].expect, "negotiate",
+           apr_psprintf(p, "'%s' -> %d", neg_cases[i].accept
+                        ? neg_cases[i].accept : "(none)", (int)got));
+    }
+    big = apr_palloc(p, 8300);
+    memset(big, ',', 8192);
+    strcpy(big + 8192, "text/plain");
+    ok(ur_negotiate(big) == UR_BODY_PLAIN, "negotiate", "8 KB of commas");
+}
+
+/* ---------------- token and rule compiler ---------------- */
+
+static const struct {
+    const char *arg;
+    int family;
+    int tls_min, proto_min;
+    const char *error;          /* expected error substring, or NULL */
+} tok_cases[] = {
+    { "websocket", UR_FAM_WEBSOCKET, 0, 0, NULL },
+    { "WebSocket", UR_FAM_WEBSOCKET, 0, 0, NULL },
+    { "TLS", UR_FAM_TLS, 0, 0, NULL },
+    { "tls", UR_FAM_TLS, 0, 0, NULL },
+    { "TLS/1.0", UR_FAM_TLS, 10, 0, NULL },
+    { "TLS/1.3", UR_FAM_TLS, 13, 0, NULL },
+    { "TLS/1.4", 0, 0, 0, "unknown TLS version 'TLS/1.4'" },
+    { "TLS/2.0", 0, 0, 0, "unknown TLS version 'TLS/2.0'" },
+    { "TLS/1", 0, 0, 0, "unknown TLS version" },
+    { "HTTP/1.1", UR_FAM_HTTP, 0, UR_HTTP_1_1, NULL },
+    { "HTTP/2", UR_FAM_HTTP, 0, UR_HTTP_2, NULL },
+    { "http/2.0", UR_FAM_HTTP, 0, UR_HTTP_2, NULL },
+    { "HTTP/3", 0, 0, 0, "cannot serve HTTP/3" },
+    { "HTTP/1.0", 0, 0, 0, "unsupported HTTP version 'HTTP/1.0'" },
+    { "HTTP", 0, 0, 0, "needs a version" },
+    { "h2c", UR_FAM_H2C, 0, 0, NULL },
+    { "H2C", UR_FAM_H2C, 0, 0, NULL },
+    { "h2", 0, 0, 0, "TLS ALPN" },
+    { "foo", UR_FAM_OTHER, 0, 0, NULL },
+    { "foo/1.0", UR_FAM_OTHER, 0, 0, NULL },
+    { "IRC/6.9", UR_FAM_OTHER, 0, 0, NULL },
+    { "", 0, 0, 0, "invalid protocol token" },
+    { "/1.0", 0, 0, 0, "invalid protocol token" },
+    { "foo/", 0, 0, 0, "invalid protocol token" },
+    { "a/b/c", 0, 0, 0, "invalid protocol token" },
+    { "we<b", 0, 0, 0, "invalid protocol token" },
+    { "a,b", 0, 0, 0, "invalid protocol token" },
+    { "\"quoted\"", 0, 0, 0, "invalid protocol token" },
+    { "t\xc3\xa9st", 0, 0, 0, "invalid protocol token" },
+    { "tab\tbed", 0, 0, 0, "invalid protocol token" },
+};
+
+static void test_compile(apr_pool_t *p)
+{
+    apr_size_t i;
+    ur_token t;
+    ur_rule rule;
+
+    for (i = 0; i < sizeof(tok_cases) / sizeof(tok_cases[0]); i++) {
+        const char *err = ur_compile_token(p, tok_cases[i].arg, &t);
+        if (tok_cases[i].error) {
+            ok(err && strstr(err, tok_cases[i].error) != NULL,
+               "compile_token rejects",
+               apr_psprintf(p, "'%s' -> %s", tok_cases[i].arg,
+                            err ? err : "(accepted)"));
+        }
+        else {
+            ok(!err && t.family == tok_cases[i].family
+               && t.tls_min == tok_cases[i].tls_min
+               && t.proto_min == tok_cases[i].proto_min,
+               "compile_token accepts",
+               apr_psprintf(p, "'%s' -> %s family %d", tok_cases[i].arg,
+                            err ? err : "ok", t.family));
+        }
+    }
+
+    {
+        char *a1[] = { "TLS" };
+        char *a2[] = { "TLS/1.2", "websocket" };
+        char *a3[] = { "WebSocket", "foo/2" };
+        char *d1[] = { "websocket", "WEBSOCKET" };
+        char *d2[] = { "HTTP/2", "HTTP/2.0" };
+        char *d3[] = { "TLS", "TLS/1.3" };
+        char *o1[] = { "websocket", "off" };
+        const char *err;
+
+        memset(&rule, 0, sizeof(rule));
+        err = ur_compile_rule(p, 1, a1, &rule);
+        ok(!err && !strcmp(rule.upgrade, "TLS/1.0, HTTP/1.1"),
+           "compile_rule", apr_psprintf(p, "TLS advertises '%s'",
+                                        rule.upgrade));
+        memset(&rule, 0, sizeof(rule));
+        err = ur_compile_rule(p, 2, a2, &rule);
+        ok(!err && !strcmp(rule.upgrade, "TLS/1.2, websocket, HTTP/1.1")
+           && !strcmp(rule.text, "TLS/1.2 or websocket")
+           && rule.families == (UR_FAM_TLS | UR_FAM_WEBSOCKET),
+           "compile_rule", apr_psprintf(p, "alternatives '%s' / '%s'",
+                                        rule.upgrade, rule.text));
+        memset(&rule, 0, sizeof(rule));
+        err = ur_compile_rule(p, 2, a3, &rule);
+        ok(!err && !strcmp(rule.upgrade, "websocket, foo/2")
+           && !strcmp(rule.json, "[\"websocket\", \"foo/2\"]"),
+           "compile_rule", "websocket advertised in lower case, others as "
+           "written");
+        memset(&rule, 0, sizeof(rule));
+        err = ur_compile_rule(p, 2, d1, &rule);
+        ok(err && strstr(err, "duplicate protocol 'WEBSOCKET'"),
+           "compile_rule", err ? err : "duplicate accepted");
+        memset(&rule, 0, sizeof(rule));
+        err = ur_compile_rule(p, 2, d2, &rule);
+        ok(err && strstr(err, "duplicate protocol 'HTTP/2.0'"),
+           "compile_rule", err ? err : "HTTP/2 alias accepted twice");
+        memset(&rule, 0, sizeof(rule));
+        err = ur_compile_rule(p, 2, d3, &rule);
+        ok(err && strstr(err, "duplicate"), "compile_rule",
+           err ? err : "TLS twice accepted");
+        memset(&rule, 0, sizeof(rule));
+        err = ur_compile_rule(p, 2, o1, &rule);
+        ok(err && strstr(err, "'off' cannot be combined"), "compile_rule",
+           err ? err : "off mixed accepted");
+    }
+}
+
+/* ---------------- the policy ---------------- */
+
+/* a compact way to write facts: protocol, tls, tls version, Upgrade,
+ * Connection, method GET?, Sec-WebSocket-Version, h2c accepted */
+static const struct {
+    const char *rules;          /* lines separated by '|' */
+    int proto, tls, tlsv;
+    const char *upgrade, *connection;
+    int get;
+    const char *wsver;
+    int h2c_ok;
+    ur_reason expect;
+    int first;
+    apr_uint32_t unmet;
+    int ws_version;
+} pol_cases[] = {
+    /* websocket */
+    { "websocket", 1001, 0, 0, "websocket", "Upgrade", 1, "13", 0,
+      UR_OK, -1, 0, 0 },
+    { "websocket", 1001, 0, 0, "WebSocket", "keep-alive, Upgrade", 1, "13",
+      0, UR_OK, -1, 0, 0 },
+    { "websocket", 1001, 0, 0, NULL, NULL, 1, NULL, 0,
+      UR_NO_UPGRADE, 0, 1, 0 },
+    { "websocket", 1001, 0, 0, "websocket", NULL, 1, "13", 0,
+      UR_NO_UPGRADE, 0, 1, 0 },
+    { "websocket", 1001, 0, 0, "websocket", "close", 1, "13", 0,
+      UR_NO_UPGRADE, 0, 1, 0 },
+    { "websocket", 1000, 0, 0, "websocket", "Upgrade", 1, "13", 0,
+      UR_HTTP10_UPGRADE, 0, 1, 0 },
+    { "websocket", 1001, 0, 0, "websocket", "Upgrade", 0, "13", 0,
+      UR_WS_METHOD, 0, 1, 0 },
+    { "websocket", 1001, 0, 0, "websocket", "Upgrade", 1, "8", 0,
+      UR_WS_VERSION, 0, 1, 1 },
+    { "websocket", 1001, 0, 0, "websocket", "Upgrade", 1, NULL, 0,
+      UR_WS_VERSION, 0, 1, 1 },
+    /* RFC 8441, as mod_http2 presents it */
+    { "websocket", 2000, 1, 13, "websocket", "Upgrade", 1, "13", 0,
+      UR_OK, -1, 0, 0 },
+    /* TLS */
+    { "TLS", 1001, 0, 0, NULL, NULL, 1, NULL, 0, UR_NO_TLS, 0, 1, 0 },
+    { "TLS", 1001, 1, 0, NULL, NULL, 1, NULL, 0, UR_OK, -1, 0, 0 },
+    { "TLS", 1001, 2, 0, NULL, NULL, 1, NULL, 0, UR_OK, -1, 0, 0 },
+    { "TLS/1.3", 1001, 1, 12, NULL, NULL, 1, NULL, 0, UR_TLS_OLD, 0, 1, 0 },
+    { "TLS/1.3", 1001, 1, 13, NULL, NULL, 1, NULL, 0, UR_OK, -1, 0, 0 },
+    { "TLS/1.2", 2000, 1, 13, NULL, NULL, 1, NULL, 0, UR_OK, -1, 0, 0 },
+    { "TLS/1.2", 1001, 2, 0, NULL, NULL, 1, NULL, 0,
+      UR_TLS_UNPROVEN, 0, 1, 0 },
+    { "TLS/1.0", 1001, 1, 0, NULL, NULL, 1, NULL, 0, UR_TLS_OLD, 0, 1, 0 },
+    /* HTTP versions */
+    { "HTTP/1.1", 1000, 0, 0, NULL, NULL, 1, NULL, 0, UR_PROTO_OLD, 0, 1, 0 },
+    { "HTTP/1.1", 1001, 0, 0, NULL, NULL, 1, NULL, 0, UR_OK, -1, 0, 0 },
+    { "HTTP/1.1", 2000, 0, 0, NULL, NULL, 1, NULL, 0, UR_OK, -1, 0, 0 },
+    { "HTTP/2", 1001, 0, 0, NULL, NULL, 1, NULL, 0, UR_PROTO_OLD, 0, 1, 0 },
+    { "HTTP/2", 2000, 0, 0, NULL, NULL, 1, NULL, 0, UR_OK, -1, 0, 0 },
+    /* h2c */
+    { "h2c", 2000, 0, 0, NULL, NULL, 1, NULL, 0, UR_OK, -1, 0, 0 },
+    { "h2c", 1001, 0, 0, "h2c", "Upgrade, HTTP2-Settings", 1, NULL, 1,
+      UR_OK, -1, 0, 0 },
+    { "h2c", 1001, 0, 0, "h2c", "Upgrade, HTTP2-Settings", 1, NULL, 0,
+      UR_H2C_REFUSED, 0, 1, 0 },
+    { "h2c", 1001, 0, 0, NULL, NULL, 1, NULL, 0, UR_NO_UPGRADE, 0, 1, 0 },
+    { "h2c", 1000, 0, 0, NULL, NULL, 1, NULL, 0, UR_NO_UPGRADE, 0, 1, 0 },
+    /* generic tokens: exact match */
+    { "foo/2", 1001, 0, 0, "foo/2", "upgrade", 0, NULL, 0, UR_OK, -1, 0, 0 },
+    { "foo/2", 1001, 0, 0, "foo/3", "upgrade", 0, NULL, 0,
+      UR_NO_UPGRADE, 0, 1, 0 },
+    { "foo", 1001, 0, 0, "bar, FOO", "upgrade", 0, NULL, 0, UR_OK, -1, 0, 0 },
+    { "foo", 1000, 0, 0, "foo", "upgrade", 0, NULL, 0,
+      UR_HTTP10_UPGRADE, 0, 1, 0 },
+    /* alternatives and several lines */
+    { "TLS websocket", 1001, 0, 0, NULL, NULL, 1, NULL, 0,
+      UR_NO_TLS, 0, 1, 0 },
+    { "TLS websocket", 1001, 0, 0, "websocket", "upgrade", 1, "13", 0,
+      UR_OK, -1, 0, 0 },
+    { "TLS/1.2|websocket", 1001, 1, 13, NULL, NULL, 1, NULL, 0,
+      UR_NO_UPGRADE, 1, 2, 0 },
+    { "TLS/1.2|websocket", 1001, 0, 0, NULL, NULL, 1, NULL, 0,
+      UR_NO_TLS, 0, 3, 0 },
+    { "TLS/1.2|websocket", 1001, 1, 12, "websocket", "upgrade", 1, "13", 0,
+      UR_OK, -1, 0, 0 },
+    { "HTTP/1.1|TLS|foo", 1000, 1, 13, NULL, NULL, 1, NULL, 0,
+      UR_PROTO_OLD, 0, 5, 0 },
+    /* a websocket alternative failing on version only */
+    { "h2c websocket", 1001, 0, 0, "websocket", "upgrade", 1, "7", 0,
+      UR_NO_UPGRADE, 0, 1, 1 },
+};
+
+static void test_policy(apr_pool_t *p)
+{
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(pol_cases) / sizeof(pol_cases[0]); i++) {
+        ur_rule rules[8];
+        ur_dir_conf conf;
+        ur_facts f;
+        ur_verdict v;
+        char *lines = apr_pstrdup(p, pol_cases[i].rules), *line, *last;
+        ur_reason got;
+
+        memset(&conf, 0, sizeof(conf));
+        memset(rules, 0, sizeof(rules));
+        for (line = apr_strtok(lines, "|", &last); line;
+             line = apr_strtok(NULL, "|", &last)) {
+            char *argv[8], *w, *wl;
+            int argc = 0;
+            const char *err;
+            for (w = apr_strtok(line, " ", &wl); w;
+                 w = apr_strtok(NULL, " ", &wl)) {
+                argv[argc++] = w;
+            }
+            err = ur_compile_rule(p, argc, argv, &rules[conf.nrules]);
+            if (err) {
+                ok(0, "policy setup", err);
+                return;
+            }
+            conf.families |= rules[conf.nrules].families;
+            conf.nrules++;
+        }
+        conf.rules = rules;
+
+        memset(&f, 0, sizeof(f));
+        f.proto_num = pol_cases[i].proto;
+        f.tls = pol_cases[i].tls;
+        f.tls_version = pol_cases[i].tlsv;
+        if (f.proto_num >= UR_HTTP_1_1) {
+            f.upgrade = pol_cases[i].upgrade;
+            f.conn_upgrade = ur_list_has(pol_cases[i].connection,
+                                         "upgrade", 7);
+        }
+        else {
+            f.upgrade_ignored = pol_cases[i].upgrade != NULL;
+        }
+        f.is_get = pol_cases[i].get;
+        f.ws_version = pol_cases[i].wsver;
+        f.h2c_accepted = pol_cases[i].h2c_ok;
+
+        got = ur_evaluate(&conf, &f, &v);
+        ok(got == pol_cases[i].expect && v.first == pol_cases[i].first
+           && v.unmet == pol_cases[i].unmet
+           && v.ws_version == pol_cases[i].ws_version, "evaluate",
+           apr_psprintf(p, "[%s] proto %d tls %d/%d upgrade '%s' conn '%s' "
+                        "-> reason %d first %d unmet %x wsver %d",
+                        pol_cases[i].rules, f.proto_num, f.tls,
+                        f.tls_version, pol_cases[i].upgrade
+                        ? pol_cases[i].upgrade : "-",
+                        pol_cases[i].connection
+                        ? pol_cases[i].connection : "-", (int)got,
+                        v.first, (unsigned)v.unmet, v.ws_version));
+    }
+}
+
+/* ---------------- proxy headers, TLS version strings ---------------- */
+
+static const struct {
+    const char *forwarded, *xfp;
+    int expect;
+} fwd_cases[] = {
+    { "proto=https", NULL, 1 },
+    { "for=192.0.2.60;proto=https;by=203.0.113.43", NULL, 1 },
+    { "for=192.0.2.60;proto=\"https\"", NULL, 1 },
+    { "PROTO=HTTPS", NULL, 1 },
+    { "proto=http", NULL, 0 },
+    { "proto=https, for=10.0.0.1;proto=http", NULL, 0 },
+    { "for=10.0.0.1;proto=http, proto=https", NULL, 1 },
+    { "for=\"[2001:db8::1];proto=https\";proto=http", NULL, 0 },
+    { "for=\"a;b\", proto=https", NULL, 1 },
+    { "proto=httpsx", NULL, 0 },
+    { "", NULL, 0 },
+    { ",,,", NULL, 0 },
+    { "proto=", NULL, 0 },
+    { "proto=\"", NULL, 0 },
+    { "for=1.2.3.4", "https", 0 },
+    { NULL, "https", 1 },
+    { NULL, "http, https", 1 },
+    { NULL, "https, http", 0 },
+    { NULL, "HTTPS", 1 },
+    { NULL, "", 0 },
+    { NULL, NULL, 0 },
+};
+
+static void test_proxy(apr_pool_t *p)
+{
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(fwd_cases) / sizeof(fwd_cases[0]); i++) {
+        int got = ur_proto_https(fwd_cases[i].forwarded, fwd_cases[i].xfp);
+        ok(got == fwd_cases[i].expect, "proto_https",
+           apr_psprintf(p, "Forwarded '%s' X-Forwarded-Proto '%s' -> %d",
+                        fwd_cases[i].forwarded ? fwd_cases[i].forwarded : "-",
+                        fwd_cases[i].xfp ? fwd_cases[i].xfp : "-", got));
+    }
+    ok(ur_tls_version("TLSv1.3") == 13, "tls_version", "TLSv1.3");
+    ok(ur_tls_version("TLSv1.2") == 12, "tls_version", "TLSv1.2");
+    ok(ur_tls_version("TLSv1") == 10, "tls_version", "TLSv1");
+    ok(ur_tls_version("SSLv3") == 0, "tls_version", "SSLv3");
+    ok(ur_tls_version(NULL) == 0, "tls_version", "NULL");
+    ok(ur_tls_version("TLSv1.3x") == 0, "tls_version", "TLSv1.3x");
+}
+
+int main(void)
+{
+    apr_pool_t *p;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    test_list(p);
+    test_negotiate(p);
+    test_compile(p);
+    test_policy(p);
+    test_proxy(p);
+    printf("1..%d\n", ntest);
+    if (nfail) {
+        printf("# %d of %d unit tests failed\n", nfail, ntest);
+    }
+    apr_pool_destroy(p);
+    apr_terminate();
+    return nfail ? 1 : 0;
+}
