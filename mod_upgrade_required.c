@@ -923,6 +923,7 @@ static int ur_proxy_says_https(request_rec *r)
 static int ur_h2c_accepted(request_rec *r)
 {
     apr_array_header_t *offer;
+    const char *chosen;
 
     if (r->connection->master || !ap_is_allowed_protocol(r->connection, r,
                                                          r->server, "h2c")) {
@@ -930,8 +931,8 @@ static int ur_h2c_accepted(request_rec *r)
     }
     offer = apr_array_make(r->pool, 1, sizeof(const char *));
     APR_ARRAY_PUSH(offer, const char *) = "h2c";
-    return !apr_cstr_casecmp(ap_select_protocol(r->connection, r, r->server,
-                                                offer), "h2c");
+    chosen = ap_select_protocol(r->connection, r, r->server, offer);
+    return chosen && !strcmp(chosen, "h2c");
 }
 
 /* Fill the facts the scope's rules need, and nothing more. */

@@ -1,0 +1,84 @@
+# HTTP versions, h2c, other upgrade tokens, alternatives on one line and
+# several lines in one scope, checked with raw HTTP/1.x, curl and nghttp.
+use strict;
+use warnings FATAL => 'all';
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Apache::Test qw(-withtestmore);
+use URTest qw(t_vars curl nghttp);
+use URReq qw(req);
+
+my @ws = (Upgrade => 'websocket', Connection => 'Upgrade',
+          'Sec-WebSocket-Key' => 'dGhlIHNhbXBsZSBub25jZQ==',
+          'Sec-WebSocket-Version' => 13);
+
+my @raw = (
+    # label, path, %req options, status, Upgrade (undef: not ours)
+    [ 'HTTP/1.0 to HTTP/1.1 area', '/h11/', { proto => 'HTTP/1.0' }, 426, 'HTTP/1.1' ],
+    [ 'HTTP/1.1 to HTTP/1.1 area', '/h11/', {}, 200, undef ],
+    [ 'HTTP/1.1 to HTTP/2 area', '/h2only/', {}, 426, 'HTTP/2' ],
+    [ 'HTTP/1.1 over TLS to HTTP/2 area', '/h2only/', { tls => 1 }, 426, 'HTTP/2' ],
+    [ 'HTTP/1.1 to h2c area', '/h2c-only/', {}, 426, 'h2c' ],
+    [ 'HTTP/1.0 offering h2c', '/h2c-only/',
+      { proto => 'HTTP/1.0', headers => [ Upgrade => 'h2c', Connection => 'Upgrade, HTTP2-Settings',
+                                          'HTTP2-Settings' => 'AAMAAABkAAQAAP__' ] }, 426, 'h2c' ],
+    [ 'foo/2 offered', '/custom/', { headers => [ Upgrade => 'foo/2', Connection => 'upgrade' ] }, 200, undef ],
+    [ 'FOO/2 offered (case)', '/custom/', { headers => [ Upgrade => 'FOO/2', Connection => 'upgrade' ] }, 200, undef ],
+    [ 'foo/3 offered', '/custom/', { headers => [ Upgrade => 'foo/3', Connection => 'upgrade' ] }, 426, 'foo/2' ],
+    [ 'foo/2 without Connection: upgrade', '/custom/', { headers => [ Upgrade => 'foo/2' ] }, 426, 'foo/2' ],
+    [ 'foo/2 in HTTP/1.0', '/custom/', { proto => 'HTTP/1.0', headers => [ Upgrade => 'foo/2', Connection => 'upgrade' ] }, 426, 'foo/2' ],
+    [ 'alternatives, none met', '/alt/', {}, 426, 'websocket, h2c' ],
+    [ 'alternatives, websocket met', '/alt/', { headers => \@ws }, 200, undef ],
+    [ 'two lines, none met', '/multi/', {}, 426, 'TLS/1.2, HTTP/1.1' ],
+    [ 'two lines, TLS met', '/multi/', { tls => 1 }, 426, 'websocket' ],
+    [ 'two lines, both met', '/multi/', { tls => 1, headers => \@ws }, 200, undef ],
+);
+
+plan tests => 2 * @raw + 12;
+Test::More->builder->failure_output(\*STDERR);
+
+for my $c (@raw) {
+    my ($label, $path, $opt, $status, $upgrade) = @$c;
+    my $r = req(GET => $path, %$opt);
+    is $r->{status}, $status, "$label -> $status";
+    if (defined $upgrade) {
+        is_deeply $r->{upgrade}, [$upgrade], "$label: Upgrade: $upgrade";
+    }
+    else {
+        ok !(grep { /TLS|websocket|foo|HTTP\/2/i } @{ $r->{upgrade} }),
+            "$label: nothing of ours advertised";
+    }
+}
+
+# the body names every unmet requirement; Upgrade only the first
+my $r = req(GET => '/multi/');
+like $r->{body}, qr/reconnect over https:\/\/.*WebSocket client/s,
+    'body names both unmet requirements (TLS, then websocket)';
+
+my $v = t_vars();
+# HTTP/2 satisfies HTTP/2 and h2c, over h2c (prior knowledge) and h2 (ALPN)
+my $out = nghttp('-v', "$v->{url}/h2only/");
+like $out, qr/:status: 200/, 'nghttp h2c prior knowledge satisfies HTTP/2';
+$out = nghttp('-v', "$v->{url}/h2c-only/");
+like $out, qr/:status: 200/, 'nghttp h2c prior knowledge satisfies h2c';
+$out = curl('-i', '--http2', "$v->{ssl_url}/h2only/");
+like $out, qr{^HTTP/2 200}m, 'curl h2 over TLS satisfies HTTP/2';
+$out = curl('-i', '--http2-prior-knowledge', "$v->{url}/h11/");
+like $out, qr{^HTTP/2 200}m, 'HTTP/2 satisfies HTTP/1.1 ("at least")';
+
+# an h2c upgrade offer this server accepts satisfies h2c: 101, then h2
+$out = curl('-i', '--http2', "$v->{url}/h2c-only/");
+like $out, qr{^HTTP/1\.1 101 }m, 'curl Upgrade: h2c is switched (101)';
+like $out, qr{^HTTP/2 200}m, 'and answered over HTTP/2';
+$out = nghttp('-v', '-u', "$v->{url}/h2c-only/");
+like $out, qr/HTTP Upgrade response.*101|:status: 200/s, 'nghttp -u: upgraded and 200';
+
+# where mod_http2 would ignore the offer (H2Upgrade off), it does not count
+$out = curl('-i', '--http2', "$v->{url}/h2c-noupgrade/");
+like $out, qr{^HTTP/1\.1 426 }m, 'h2c offer the server would ignore -> 426';
+unlike $out, qr{^HTTP/1\.1 101 }m, 'and no switch happened';
+like $out, qr{^Upgrade: h2c\r?$}m, 'Upgrade: h2c advertised';
+# over TLS h2c can never be accepted
+$r = req(GET => '/h2c-only/', tls => 1, headers => [ Upgrade => 'h2c',
+         Connection => 'Upgrade, HTTP2-Settings', 'HTTP2-Settings' => 'AAMAAABkAAQAAP__' ]);
+is $r->{status}, 426, 'h2c offer over TLS -> 426';
