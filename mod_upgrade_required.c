@@ -475,13 +475,13 @@ static const char *ur_compile_token(apr_pool_t *p, const char *arg,
         else if (!ur_is_tchar((unsigned char)*s)) {
             return apr_psprintf(p, "invalid protocol token '%s' (a name "
                                 "or name/version made of letters, digits "
-                                "and !#$%%&'*+-.^_`|~, RFC 9110 §7.8)",
+                                "and !#$%%&'*+-.^_`|~, RFC 9110 7.8)",
                                 arg);
         }
     }
     if (!*arg || (slash && !slash[1])) {
         return apr_psprintf(p, "invalid protocol token '%s' (a name or "
-                            "name/version, RFC 9110 §7.8)", arg);
+                            "name/version, RFC 9110 7.8)", arg);
     }
     if (!apr_cstr_casecmp(arg, "websocket")) {
         t->family = UR_FAM_WEBSOCKET;
