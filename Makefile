@@ -1,0 +1,131 @@
+# mod_upgrade_required: build, install and test over apxs.
+#
+#   make               build .libs/mod_upgrade_required.so
+#   make test          install missing Debian packages, build, unit + Apache::Test
+#   make install       module (+ Debian mods-available files); honours DESTDIR
+#   make run           foreground demo httpd (t/demo/run)
+#
+# apxs-derived values are recursive (=) on purpose: "make test" may install
+# apache2-dev itself (t/deps) before anything asks apxs a question.
+
+APXS       ?= apxs
+MODNAME    := upgrade_required
+SRC        := mod_upgrade_required.c
+SO         := .libs/mod_upgrade_required.so
+
+LIBEXECDIR  = $(shell $(APXS) -q LIBEXECDIR)
+
+comma      := ,
+APXS_CFLAGS = -Wc,-Wall
+
+# Strict build for development and CI; tune the list here, nowhere else.
+MAINTAINER_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
+    -Wno-missing-field-initializers -Wshadow -Wstrict-prototypes \
+    -Wmissing-prototypes -Wdeclaration-after-statement -Wpointer-arith \
+    -Wformat=2
+
+# Debian-style layout: the .load/.conf pair that a2enmod links into
+# mods-enabled.  Set DEBIAN_CONF=yes to force it (e.g. packaging into
+# DESTDIR on a build host without apache2), DEBIAN_CONF= to suppress it.
+DEBIAN_CONF ?= $(shell test -d /etc/apache2/mods-available && echo yes)
+MODS_AVAILABLE = $(DESTDIR)/etc/apache2/mods-available
+MODS_ENABLED   = $(DESTDIR)/etc/apache2/mods-enabled
+
+# The C harness includes the module source with its httpd glue compiled out
+# (-DUR_UNIT_TEST), so it only needs APR.
+UNIT_SRC    := $(wildcard t/unit.c)
+UNIT_BIN    := t/unit
+UNIT_CFLAGS  = $(shell $(APXS) -q CFLAGS) -Wall -DUR_UNIT_TEST \
+    $(shell $(APXS) -q EXTRA_CPPFLAGS) -I. -I$(shell $(APXS) -q INCLUDEDIR) \
+    $(shell $(APXS) -q EXTRA_INCLUDES)
+UNIT_LIBS    = $(shell apr-1-config --link-ld --libs) \
+    $(shell apu-1-config --link-ld --libs)
+
+# Everything Apache::Test generates from a *.conf.in next to it.
+GENERATED_CONF = $(patsubst %.conf.in,%.conf,$(wildcard t/conf/*.conf.in t/conf/*/*.conf.in)) \
+    t/conf/httpd.conf t/conf/apache_test_config.pm conf/upgrade_required.load
+
+.PHONY: all maintainer install uninstall test unit run clean FORCE
+
+# Default target: the module only.
+all: $(SO)
+
+# apxs drives libtool: .lo/.slo/.la next to the source, the .so in .libs/.
+$(SO): $(SRC)
+	$(APXS) -c $(APXS_CFLAGS) $(SRC)
+
+# Always recompiles: the point is to see the warnings, not to be up to date.
+maintainer:
+	$(APXS) -c $(addprefix -Wc$(comma),$(MAINTAINER_CFLAGS)) $(SRC)
+
+# Regenerated on every install: LIBEXECDIR belongs to whichever apxs is used.
+conf/upgrade_required.load: conf/upgrade_required.load.in FORCE
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' $< > $@
+
+# Never "apxs -i -a": that edits the live httpd.conf.  An admin-edited
+# mods-available conf is kept; the shipped one then lands next to it as .new.
+install: $(SO) $(if $(DEBIAN_CONF),conf/upgrade_required.load)
+	install -D -m 644 $(SO) $(DESTDIR)$(LIBEXECDIR)/mod_upgrade_required.so
+ifneq ($(DEBIAN_CONF),)
+	install -D -m 644 conf/upgrade_required.load $(MODS_AVAILABLE)/$(MODNAME).load
+	@if [ -e $(MODS_AVAILABLE)/$(MODNAME).conf ] && \
+	    ! cmp -s conf/upgrade_required.conf $(MODS_AVAILABLE)/$(MODNAME).conf; then \
+	    echo "install: keeping modified $(MODS_AVAILABLE)/$(MODNAME).conf, new one is $(MODNAME).conf.new"; \
+	    install -m 644 conf/upgrade_required.conf $(MODS_AVAILABLE)/$(MODNAME).conf.new; \
+	else \
+	    echo "install -D -m 644 conf/upgrade_required.conf $(MODS_AVAILABLE)/$(MODNAME).conf"; \
+	    install -D -m 644 conf/upgrade_required.conf $(MODS_AVAILABLE)/$(MODNAME).conf; \
+	fi
+	@echo "Enable with: a2enmod $(MODNAME)"
+endif
+
+# Refuses while enabled: a dangling mods-enabled link stops httpd from starting.
+# A locally modified conf stays, like a Debian conffile on "remove".
+uninstall:
+	@if [ -e $(MODS_ENABLED)/$(MODNAME).load ] || [ -L $(MODS_ENABLED)/$(MODNAME).load ]; then \
+	    echo "uninstall: $(MODNAME) is enabled; run a2dismod $(MODNAME) first" >&2; exit 1; \
+	fi
+	rm -f $(DESTDIR)$(LIBEXECDIR)/mod_upgrade_required.so
+ifneq ($(DEBIAN_CONF),)
+	rm -f $(MODS_AVAILABLE)/$(MODNAME).load $(MODS_AVAILABLE)/$(MODNAME).conf.new
+	@if cmp -s conf/upgrade_required.conf $(MODS_AVAILABLE)/$(MODNAME).conf; then \
+	    rm -f $(MODS_AVAILABLE)/$(MODNAME).conf; \
+	elif [ -e $(MODS_AVAILABLE)/$(MODNAME).conf ]; then \
+	    echo "uninstall: keeping modified $(MODS_AVAILABLE)/$(MODNAME).conf"; \
+	fi
+endif
+
+# Steps run in order (not as prerequisites) because t/deps may first have to
+# install the very tools the build needs.  Any failing step fails the target.
+test:
+	t/deps
+	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory unit
+	t/TEST $(if $(filter-out 0,$(TEST_VERBOSE)),-verbose)
+
+# C unit tests of the policy core; a no-op until t/unit.c exists.
+ifneq ($(UNIT_SRC),)
+unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+# The harness #includes the module source, so both are prerequisites.
+$(UNIT_BIN): $(UNIT_SRC) $(SRC)
+	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(UNIT_LIBS)
+else
+unit:
+	@echo "unit: no t/unit.c yet, no C unit tests"
+endif
+
+# Foreground demo server with the echo backend; see t/demo/run.
+run: all
+	t/demo/run
+
+# t/TEST -clean stops a running test httpd first; it never removes the test
+# CA (t/conf/ssl/ca), hence the explicit rm.  Tolerates a missing Apache::Test.
+clean:
+	-t/TEST -clean
+	rm -rf .libs *.la *.lo *.slo *.o t/logs t/state t/conf/ssl/ca \
+	    $(GENERATED_CONF) $(UNIT_BIN) t/demo/logs t/demo/tmp t/demo/var
+
+# Prerequisite that is never up to date.
+FORCE:
