@@ -707,6 +707,7 @@ static int ur_proto_https(const char *forwarded, const char *xfp)
 typedef struct {
     const ur_dir_conf *conf;    /* the scope that decided */
     ur_verdict v;               /* what was unmet */
+    ur_facts f;                 /* what the request showed */
     int enforced;               /* we answered (or will answer) 426 */
     int own_body;               /* our negotiated body, no ErrorDocument */
     ur_body_type body;          /* its type */
@@ -1077,12 +1078,16 @@ static const char *ur_advice(request_rec *r, const ur_token *t,
  * request's custom response.  Only request data (host, path) is escaped
  * per request; the rest comes from the compiled rules.
  */
-static void ur_set_body(request_rec *r, ur_state *st, const ur_facts *f)
+static void ur_set_body(request_rec *r, ur_state *st)
 {
     const ur_dir_conf *conf = st->conf;
+    const ur_facts *f = &st->f;
     const char *host, *target, *body, *sep;
     int i, k, port = ap_get_server_port(r);
     apr_array_header_t *parts = apr_array_make(r->pool, 8, sizeof(char *));
+
+    st->own_body = 1;
+    st->body = ur_negotiate(apr_table_get(r->headers_in, "Accept"));
 
     host = r->hostname ? r->hostname : r->server->server_hostname;
     if (!ap_is_default_port(port, r)) {
@@ -1164,35 +1169,43 @@ static const char *const ur_body_ctype[] = {
     "text/plain; charset=utf-8"
 };
 
+/* One line of name, whichever table held it before. */
+static void ur_put(request_rec *r, apr_table_t *into, const char *name,
+                   const char *value)
+{
+    apr_table_unset(r->headers_out, name);
+    apr_table_unset(r->err_headers_out, name);
+    apr_table_setn(into, name, value);
+}
+
 /*
  * Make the response carry exactly our Upgrade line, Connection: Upgrade
  * and Cache-Control: no-store.  Idempotent: the hook calls it on
- * err_headers_out, the filter once more on whatever is left just before
- * the headers are sent.
+ * err_headers_out, the filter once more just before the headers are
+ * sent, whatever error pages, CGIs or mod_headers did in between.
  */
 static void ur_assert_headers(request_rec *r, const ur_state *st,
                               apr_table_t *into)
 {
-    const ur_rule *rule = &st->conf->rules[st->v.first];
+    const char *vary;
 
     /* RFC 9113 §8.2.2: connection-specific fields do not exist in h2,
      * mod_http2 strips them; do not fight it. */
     if (!st->http2) {
-        apr_table_unset(r->headers_out, "Upgrade");
-        apr_table_unset(r->err_headers_out, "Upgrade");
-        apr_table_unset(r->headers_out, "Connection");
-        apr_table_unset(r->err_headers_out, "Connection");
-        apr_table_setn(into, "Upgrade", rule->upgrade);
-        apr_table_setn(into, "Connection", "Upgrade");
+        ur_put(r, into, "Upgrade", st->conf->rules[st->v.first].upgrade);
+        ur_put(r, into, "Connection", "Upgrade");
     }
-    apr_table_unset(r->headers_out, "Cache-Control");
-    apr_table_setn(into, "Cache-Control", "no-store");
+    /* the answer depends on hop-by-hop input no Vary can express */
+    ur_put(r, into, "Cache-Control", "no-store");
     if (st->v.ws_version) {
         /* RFC 6455 §4.2.2: tell the client the version we speak */
-        apr_table_setn(into, "Sec-WebSocket-Version", "13");
+        ur_put(r, into, "Sec-WebSocket-Version", "13");
     }
     if (st->own_body) {
-        apr_table_mergen(into, "Vary", "Accept");
+        vary = apr_table_get(into, "Vary");
+        if (!ur_list_has(vary, "Accept", 6)) {
+            apr_table_mergen(into, "Vary", "Accept");
+        }
     }
 }
 
@@ -1252,6 +1265,7 @@ static int ur_post_perdir(request_rec *r)
     st = apr_pcalloc(r->pool, sizeof(*st));
     st->conf = conf;
     st->v = v;
+    st->f = f;
     st->http2 = r->proto_num >= UR_HTTP_2;
     ap_set_module_config(r->request_config, &upgrade_required_module, st);
     /* for LogFormat %{UPGRADE_REQUIRED}e / %{upgrade-required}n, <If>,
@@ -1276,12 +1290,11 @@ static int ur_post_perdir(request_rec *r)
                                      ap_index_of_response(
                                          HTTP_UPGRADE_REQUIRED));
     if (!custom) {
-        st->own_body = 1;
-        st->body = ur_negotiate(apr_table_get(r->headers_in, "Accept"));
-        ur_set_body(r, st, &f);
+        ur_set_body(r, st);
     }
     else if (ap_is_url(custom)) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, URLOGNO(00003)
+        /* the configuration itself was warned about at startup (UR00004) */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00003)
                       "ErrorDocument 426 for %s is a remote URL (%s): "
                       "httpd answers 302 instead of 426, and the client "
                       "never sees Upgrade; use a local path", r->uri, custom);
@@ -1295,6 +1308,56 @@ static int ur_post_perdir(request_rec *r)
         r->connection->keepalive = AP_CONN_CLOSE;
     }
     return HTTP_UPGRADE_REQUIRED;
+}
+
+/*
+ * A remote-URL "ErrorDocument 426" makes httpd answer 302 with Location:
+ * the client never learns which upgrade is required.  Say so once, at
+ * startup, with the directive's place (.htaccess files are only seen per
+ * request: UR00003 covers them).
+ */
+static void ur_check_errordocs(server_rec *s, const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        const char *args = d->args, *code, *target;
+
+        if (d->first_child) {
+            ur_check_errordocs(s, d->first_child);
+        }
+        if (apr_cstr_casecmp(d->directive, "ErrorDocument") || !args) {
+            continue;
+        }
+        code = ap_getword_conf(s->process->pconf, &args);
+        target = ap_getword_conf(s->process->pconf, &args);
+        if (!strcmp(code, "426") && ap_is_url(target)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, URLOGNO(00004)
+                         "ErrorDocument 426 %s (%s:%d) is a remote URL: "
+                         "httpd turns such a 426 into a 302 redirect and "
+                         "the Upgrade header never reaches the client; "
+                         "use a local path", target, d->filename,
+                         d->line_num);
+        }
+    }
+}
+
+/* "httpd -t": say it on the console */
+static int ur_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
+{
+    if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
+        ur_check_errordocs(s, ap_conftree);
+    }
+    return OK;
+}
+
+/* a real (re)start: say it in the error log, once, not in the preflight */
+static int ur_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *s)
+{
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        ur_check_errordocs(s, ap_conftree);
+    }
+    return OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1320,15 +1383,30 @@ static apr_status_t ur_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
-/* canned or quoted-string 426 body of the request we refused */
+/*
+ * The canned or quoted-string 426 of the request we refused.  If an
+ * ErrorDocument path is configured and we still get here, the error page
+ * itself failed (httpd's "recursive error"): rather than httpd's canned
+ * 426 text, which speaks of SSL whatever was required, send our body.
+ * ap_send_error_response looks for a custom response after this hook.
+ */
 static void ur_insert_error_filter(request_rec *r)
 {
     ur_state *st = ap_get_module_config(r->request_config,
                                         &upgrade_required_module);
+    const char *custom;
 
-    if (st && st->enforced && r->status == HTTP_UPGRADE_REQUIRED) {
-        ap_add_output_filter(UR_FILTER_NAME, st, r, r->connection);
+    if (!st || !st->enforced || r->status != HTTP_UPGRADE_REQUIRED) {
+        return;
     }
+    if (!st->own_body) {
+        custom = ap_response_code_string(r, ap_index_of_response(
+                                                HTTP_UPGRADE_REQUIRED));
+        if (custom && custom[0] == '/') {
+            ur_set_body(r, st);
+        }
+    }
+    ap_add_output_filter(UR_FILTER_NAME, st, r, r->connection);
 }
 
 /* the ErrorDocument request that serves our 426 */
@@ -1371,6 +1449,10 @@ static void ur_register_hooks(apr_pool_t *p)
     /* decide after the per-dir merge (.htaccess, <If>) and before authn,
      * so no credentials are asked for over a refused protocol */
     ap_hook_post_perdir_config(ur_post_perdir, NULL, NULL, APR_HOOK_FIRST);
+    /* configuration checks that need the whole tree: under -t on the
+     * console, on a real start in the error log */
+    ap_hook_check_config(ur_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(ur_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* our canned/string 426: guarantee the headers as they go out */
     ap_hook_insert_error_filter(ur_insert_error_filter, NULL, NULL,
                                 APR_HOOK_LAST);
