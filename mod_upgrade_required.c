@@ -998,10 +998,29 @@ static const char *ur_reason_text(ur_reason why)
     }
 }
 
-/* Escape for HTML text and attribute values, quotes included. */
+/* Escape for HTML text and attribute values, both quotes included. */
 static const char *ur_escape_html(apr_pool_t *p, const char *s)
 {
-    return ap_escape_quotes(p, ap_escape_html2(p, s, 1));
+    apr_size_t n = 0;
+    const char *q;
+    char *out, *o;
+
+    for (q = s; *q; q++) {
+        n += strchr("&<>\"'", *q) ? 6 : 1;
+    }
+    o = out = apr_palloc(p, n + 1);
+    for (q = s; *q; q++) {
+        switch (*q) {
+        case '&':  memcpy(o, "&amp;", 5);  o += 5; break;
+        case '<':  memcpy(o, "&lt;", 4);   o += 4; break;
+        case '>':  memcpy(o, "&gt;", 4);   o += 4; break;
+        case '"':  memcpy(o, "&quot;", 6); o += 6; break;
+        case '\'': memcpy(o, "&#39;", 5);  o += 5; break;
+        default:   *o++ = *q;
+        }
+    }
+    *o = '\0';
+    return out;
 }
 
 /* Escape for a JSON string: quotes, backslashes, controls and <>&. */
@@ -1029,6 +1048,33 @@ static const char *ur_escape_json(apr_pool_t *p, const char *s)
     return out;
 }
 
+/*
+ * A path or query with anything that is not a URI character (RFC 3986
+ * §2; the quote is left out too) percent-encoded: the URL we print is
+ * then inert in every body type, text/plain included.
+ */
+static const char *ur_inert_url(apr_pool_t *p, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *q;
+    char *out, *o;
+
+    o = out = apr_palloc(p, strlen(s) * 3 + 1);
+    for (q = s; *q; q++) {
+        unsigned char c = (unsigned char)*q;
+        if (c && (apr_isalnum(c) || strchr("-._~!$&()*+,;=:@/?%", c))) {
+            *o++ = (char)c;
+        }
+        else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 /* One sentence per alternative of a rule: what the client should do. */
 static const char *ur_advice(request_rec *r, const ur_token *t,
                              const ur_facts *f, const char *host,
@@ -1038,7 +1084,8 @@ static const char *ur_advice(request_rec *r, const ur_token *t,
     case UR_FAM_WEBSOCKET:
         return apr_pstrcat(r->pool, "This URL only speaks WebSocket: open it "
                            "with a WebSocket client (new WebSocket('",
-                           f->tls ? "wss://" : "ws://", host, target,
+                           (f->tls || !strcmp(ap_http_scheme(r), "https"))
+                           ? "wss://" : "ws://", host, target,
                            "')).", NULL);
     case UR_FAM_TLS:
         if (f->tls == UR_TLS_DIRECT && t->tls_min) {
@@ -1093,9 +1140,10 @@ static void ur_set_body(request_rec *r, ur_state *st)
     if (!ap_is_default_port(port, r)) {
         host = apr_psprintf(r->pool, "%s:%d", host, port);
     }
-    target = ap_escape_uri(r->pool, r->uri);
+    target = ur_inert_url(r->pool, ap_escape_uri(r->pool, r->uri));
     if (r->args) {
-        target = apr_pstrcat(r->pool, target, "?", r->args, NULL);
+        target = apr_pstrcat(r->pool, target, "?",
+                             ur_inert_url(r->pool, r->args), NULL);
     }
     for (i = 0; i < conf->nrules; i++) {
         const ur_rule *rule = &conf->rules[i];
