@@ -1467,6 +1467,11 @@ static void ur_insert_filter(request_rec *r)
     }
     st = ur_find_state(r->prev);
     if (st && r->status == HTTP_UPGRADE_REQUIRED) {
+        const char *text = st->conf->rules[st->v.first].text;
+
+        /* the access log and the error page's CGI see this request */
+        apr_table_setn(r->subprocess_env, UR_ENV_NAME, text);
+        apr_table_setn(r->notes, UR_NOTE_NAME, text);
         ap_add_output_filter(UR_FILTER_NAME, st, r, r->connection);
     }
 }

@@ -14,6 +14,7 @@ our @EXPORT_OK = qw(req);
 #   tls     => 1, or 'TLSv1_2' / 'TLSv1_3' to force a version
 #   body    => request body (Content-Length added)
 #   host    => Host header value (default: the server name)
+#   from    => local source address (e.g. '127.0.0.2'), plain HTTP only
 # Returns a hashref: status, head, body, and the lists upgrade, connection.
 sub req {
     my ($method, $path, %opt) = @_;
@@ -30,7 +31,14 @@ sub req {
     $text .= "\r\n" . ($opt{body} // '');
 
     my $sock;
-    if (!$opt{tls}) {
+    if ($opt{from}) {
+        require IO::Socket::INET;
+        $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => t_vars()->{port},
+                                      LocalAddr => $opt{from}, Timeout => 10)
+            or die "URReq: connect from $opt{from}: $!\n";
+    }
+    elsif (!$opt{tls}) {
         $sock = raw_socket();
     }
     elsif ($opt{tls} =~ /^TLSv/) {
