@@ -10,7 +10,7 @@ use URTest qw(t_vars raw_socket tls_socket read_head read_response
               ws_frame ws_read_frame ws_accept_key ws_echo_start);
 use URReq qw(req);
 
-plan tests => 41;
+plan tests => 43;
 Test::More->builder->failure_output(\*STDERR);
 
 ws_echo_start(t_vars()->{t_logs} . '/wsecho.sock');
@@ -30,7 +30,11 @@ for my $tls (0, 1) {
         "Connection lists Upgrade$on";
 }
 
-my $r = req(GET => '/ws-only/', headers => [ Upgrade => 'websocket' ]);
+my $r = req(GET => '/ws-tunnel');
+like $r->{body}, qr/only speaks WebSocket/, 'behind mod_proxy_wstunnel: our body';
+unlike $r->{body}, qr/SSL/, "not wstunnel's or httpd's SSL-worded text";
+
+$r = req(GET => '/ws-only/', headers => [ Upgrade => 'websocket' ]);
 is $r->{status}, 426, 'Upgrade without Connection: upgrade -> 426';
 
 $r = req(GET => '/ws-only/', headers => [ @ws[0 .. 1], Connection => 'keep-alive, Upgrade',

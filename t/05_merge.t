@@ -33,7 +33,7 @@ my @cases = (
     [ 'rewrite into a TLS area is evaluated again', '/rwsrc/', {}, 426, 'TLS/1.0, HTTP/1.1' ],
 );
 
-plan tests => 2 * @cases + 6;
+plan tests => 2 * @cases + 8;
 Test::More->builder->failure_output(\*STDERR);
 
 for my $c (@cases) {
@@ -67,6 +67,13 @@ $r = req(GET => '/ht-nooverride/');
 is $r->{status}, 500, 'UpgradeRequire in .htaccess without AllowOverride AuthConfig -> 500';
 like error_log_since($off, qr/not allowed here/), qr/UpgradeRequire not allowed here/,
     'httpd says the directive is not allowed there';
+
+$off = error_log_size();
+$r = req(GET => '/ht-all/');
+is $r->{status}, 500, 'UpgradeRequireTrustedProxy in .htaccess (AllowOverride All) -> 500';
+like error_log_since($off, qr/TrustedProxy/),
+    qr/UpgradeRequireTrustedProxy: not allowed in <Directory>, <Location>, <Files> or \.htaccess \('10\.0\.0\.1'; allowed: server config and <VirtualHost>\)/,
+    'and a message saying where trust may be configured';
 
 # the 426 for the rewritten request names the target's rule
 $off = error_log_size();

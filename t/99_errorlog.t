@@ -22,6 +22,7 @@ my @expected = (
     qr/UR00004: ErrorDocument 426 http:\/\/example\.invalid\//,      # 07_errordoc
     qr/ht\/bad\/\.htaccess: UpgradeRequire: unknown TLS version/,     # 05_merge
     qr/ht-nooverride\/\.htaccess: UpgradeRequire not allowed here/,  # 05_merge
+    qr/ht-all\/\.htaccess: UpgradeRequireTrustedProxy: not allowed in/, # 05_merge
     qr/AH01617: user alice: authentication failure/,                 # 06_auth
     qr/AH01882: Init: this version of mod_ssl was compiled against a newer library/,
 );
