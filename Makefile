@@ -33,7 +33,8 @@ MODS_ENABLED   = $(DESTDIR)/etc/apache2/mods-enabled
 
 # The C harness includes the module source with its httpd glue compiled out
 # (-DUR_UNIT_TEST), so it only needs APR.
-UNIT_SRC    := $(wildcard t/unit.c)
+UNIT_SRC    := t/unit.c
+UNIT_SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer
 UNIT_BIN    := t/unit
 UNIT_CFLAGS  = $(shell $(APXS) -q CFLAGS) -Wall -DUR_UNIT_TEST \
     $(shell $(APXS) -q EXTRA_CPPFLAGS) -I. -I$(shell $(APXS) -q INCLUDEDIR) \
@@ -103,18 +104,16 @@ test:
 	$(MAKE) --no-print-directory unit
 	t/TEST $(if $(filter-out 0,$(TEST_VERBOSE)),-verbose)
 
-# C unit tests of the policy core; a no-op until t/unit.c exists.
-ifneq ($(UNIT_SRC),)
+# C unit tests of the policy core, under AddressSanitizer and UBSan: the
+# hostile-input tables must not read out of bounds either.  prove prints the
+# summary, and every failing case.
 unit: $(UNIT_BIN)
-	$(UNIT_BIN)
+	ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1 \
+	    prove -f --exec '' $(UNIT_BIN)
 
 # The harness #includes the module source, so both are prerequisites.
 $(UNIT_BIN): $(UNIT_SRC) $(SRC)
-	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRC) $(UNIT_LIBS)
-else
-unit:
-	@echo "unit: no t/unit.c yet, no C unit tests"
-endif
+	$(CC) $(UNIT_CFLAGS) $(UNIT_SANITIZE) -o $@ $(UNIT_SRC) $(UNIT_LIBS)
 
 # Foreground demo server with the echo backend; see t/demo/run.
 run: all

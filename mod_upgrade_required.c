@@ -1364,19 +1364,20 @@ static int ur_post_perdir(request_rec *r)
  * startup, with the directive's place (.htaccess files are only seen per
  * request: UR00003 covers them).
  */
-static void ur_check_errordocs(server_rec *s, const ap_directive_t *d)
+static void ur_check_errordocs(apr_pool_t *p, server_rec *s,
+                               const ap_directive_t *d)
 {
     for (; d; d = d->next) {
         const char *args = d->args, *code, *target;
 
         if (d->first_child) {
-            ur_check_errordocs(s, d->first_child);
+            ur_check_errordocs(p, s, d->first_child);
         }
         if (apr_cstr_casecmp(d->directive, "ErrorDocument") || !args) {
             continue;
         }
-        code = ap_getword_conf(s->process->pconf, &args);
-        target = ap_getword_conf(s->process->pconf, &args);
+        code = ap_getword_conf(p, &args);
+        target = ap_getword_conf(p, &args);
         if (!strcmp(code, "426") && ap_is_url(target)) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, URLOGNO(00004)
                          "ErrorDocument 426 %s (%s:%d) is a remote URL: "
@@ -1393,7 +1394,7 @@ static int ur_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
     if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
-        ur_check_errordocs(s, ap_conftree);
+        ur_check_errordocs(ptemp, s, ap_conftree);
     }
     return OK;
 }
@@ -1403,7 +1404,7 @@ static int ur_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
 {
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
-        ur_check_errordocs(s, ap_conftree);
+        ur_check_errordocs(ptemp, s, ap_conftree);
     }
     return OK;
 }
