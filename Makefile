@@ -124,7 +124,7 @@ run: all
 clean:
 	-t/TEST -clean
 	rm -rf .libs *.la *.lo *.slo *.o t/logs t/state t/conf/ssl/ca \
-	    $(GENERATED_CONF) $(UNIT_BIN) t/demo/logs t/demo/tmp t/demo/var
+	    $(GENERATED_CONF) $(UNIT_BIN) t/demo/run.d
 
 # Prerequisite that is never up to date.
 FORCE:
