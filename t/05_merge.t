@@ -8,7 +8,7 @@ use FindBin;
 use lib "$FindBin::Bin/lib";
 use Apache::Test qw(-withtestmore);
 use URTest qw(error_log_size error_log_since);
-use URReq qw(req);
+use URReq qw(req expect);
 
 my @ws = (Upgrade => 'websocket', Connection => 'Upgrade',
           'Sec-WebSocket-Key' => 'dGhlIHNhbXBsZSBub25jZQ==',
@@ -38,14 +38,7 @@ Test::More->builder->failure_output(\*STDERR);
 
 for my $c (@cases) {
     my ($label, $path, $opt, $status, $upgrade) = @$c;
-    my $r = req(GET => $path, %$opt);
-    is $r->{status}, $status, "$label -> $status";
-    if ($upgrade) {
-        is_deeply $r->{upgrade}, [$upgrade], "$label: Upgrade: $upgrade";
-    }
-    else {
-        ok !(grep { /TLS|websocket/ } @{ $r->{upgrade} }), "$label: no advertisement";
-    }
+    expect(req(GET => $path, %$opt), $label, $status, $upgrade);
 }
 
 # report mode inherited rules: logged as "would", served

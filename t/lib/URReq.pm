@@ -6,7 +6,7 @@ use warnings;
 use Exporter 'import';
 use URTest qw(raw_socket tls_socket raw_exchange header_lines t_vars);
 
-our @EXPORT_OK = qw(req);
+our @EXPORT_OK = qw(req expect);
 
 # req(GET => '/path', %opt) with options
 #   headers => [ Name => value, ... ]   extra request headers, in order
@@ -58,6 +58,23 @@ sub req {
     $r{tls_version} = $sock->get_sslversion if $opt{tls};
     close $sock;
     return \%r;
+}
+
+# Two assertions on a req() result: the status, and the Upgrade lines --
+# exactly [$upgrade], or (undef) none but mod_http2's own h2/h2c offer.
+sub expect {
+    my ($r, $label, $status, $upgrade) = @_;
+    my $tb = Test::More->builder;
+    $tb->is_num($r->{status}, $status, "$label -> $status");
+    if (defined $upgrade) {
+        $tb->is_eq(join("\n", @{ $r->{upgrade} }), $upgrade,
+                   "$label: one line Upgrade: $upgrade");
+    }
+    else {
+        my @ours = grep { !/\Ah2c?(?:\s*,\s*h2c?)*\z/i } @{ $r->{upgrade} };
+        $tb->ok(!@ours, "$label: no advertisement of ours")
+            or $tb->diag("Upgrade: @ours");
+    }
 }
 
 1;
