@@ -46,7 +46,7 @@ UNIT_LIBS    = $(shell apr-1-config --link-ld --libs) \
 GENERATED_CONF = $(patsubst %.conf.in,%.conf,$(wildcard t/conf/*.conf.in t/conf/*/*.conf.in)) \
     t/conf/httpd.conf t/conf/apache_test_config.pm conf/upgrade_required.load
 
-.PHONY: all maintainer install uninstall test unit run clean FORCE
+.PHONY: all maintainer install uninstall test unit fuzz run clean FORCE
 
 # Default target: the module only.
 all: $(SO)
@@ -115,6 +115,20 @@ unit: $(UNIT_BIN)
 $(UNIT_BIN): $(UNIT_SRC) $(SRC)
 	$(CC) $(UNIT_CFLAGS) $(UNIT_SANITIZE) -o $@ $(UNIT_SRC) $(UNIT_LIBS)
 
+# libFuzzer (clang, Debian libclang-rt-14-dev) over every parser of client
+# bytes in the core; not part of "make test".  FUZZ_SECONDS=600 for longer.
+FUZZ_SECONDS ?= 60
+FUZZ_BIN     := t/fuzz
+fuzz: $(FUZZ_BIN)
+	mkdir -p t/fuzz-corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=9000 t/fuzz-corpus t/fuzz-seeds
+
+$(FUZZ_BIN): t/fuzz.c $(SRC)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined -DUR_UNIT_TEST \
+	    $(shell apr-1-config --includes --cppflags) -o $@ t/fuzz.c \
+	    $(shell apr-1-config --link-ld --libs)
+
 # Foreground demo server with the echo backend; see t/demo/run.
 run: all
 	t/demo/run
@@ -124,7 +138,7 @@ run: all
 clean:
 	-t/TEST -clean
 	rm -rf .libs *.la *.lo *.slo *.o t/logs t/state t/conf/ssl/ca \
-	    $(GENERATED_CONF) $(UNIT_BIN) t/demo/run.d
+	    $(GENERATED_CONF) $(UNIT_BIN) $(FUZZ_BIN) t/fuzz-corpus t/demo/run.d
 
 # Prerequisite that is never up to date.
 FORCE:
