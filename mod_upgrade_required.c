@@ -76,7 +76,7 @@ module AP_MODULE_DECLARE_DATA upgrade_required_module;
 #define UR_MAX_RULES        32      /* requirements in one scope (bitmask) */
 #define UR_MAX_TOKENS       16      /* alternatives on one line */
 
-#define UR_HTTP_1_1         1001    /* HTTP_VERSION(1,1), usable without httpd.h */
+#define UR_HTTP_1_1         1001    /* HTTP_VERSION(1,1), without httpd.h */
 #define UR_HTTP_2           2000    /* HTTP_VERSION(2,0) */
 
 /* Token families: what a request must show to satisfy a token. */
@@ -594,7 +594,8 @@ static const char *ur_compile_rule(apr_pool_t *p, int argc,
 
         if (t->family == UR_FAM_TLS) {
             /* RFC 2817 §3.2 form; "TLS" alone accepts any version */
-            adv = apr_psprintf(p, "TLS/1.%d", t->tls_min ? t->tls_min - 10 : 0);
+            adv = apr_psprintf(p, "TLS/1.%d",
+                               t->tls_min ? t->tls_min - 10 : 0);
             tls = 1;
         }
         upgrade = apr_pstrcat(p, upgrade, i ? ", " : "", adv, NULL);

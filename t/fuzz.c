@@ -12,7 +12,8 @@
 #include <stdint.h>
 #include "apr_general.h"
 
-static apr_pool_t *pool, *scratch;   /* rules live in pool; inputs in scratch */
+static apr_pool_t *pool;       /* the compiled rules */
+static apr_pool_t *scratch;    /* one input's allocations */
 static ur_dir_conf conf;
 static ur_rule rules[3];
 

@@ -86,7 +86,8 @@ static void test_list(apr_pool_t *p)
     big = apr_palloc(p, 8200);
     memset(big, ',', 8192);
     strcpy(big + 8192, "upgrade");
-    ok(ur_list_has(big, "upgrade", 7), "list_has", "8 KB of commas, token last");
+    ok(ur_list_has(big, "upgrade", 7), "list_has",
+       "8 KB of commas, token last");
     memset(big, 'a', 8192);
     big[8192] = '\0';
     ok(!ur_list_has(big, "upgrade", 7), "list_has", "one 8 KB element");
