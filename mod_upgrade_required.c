@@ -121,7 +121,7 @@ typedef enum {
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-    const char *name;           /* as the administrator wrote it */
+    const char *name;           /* as written; websocket, h2c lower case */
     apr_size_t len;             /* strlen(name) */
     int family;                 /* one UR_FAM_* bit */
     int tls_min;                /* TLS: 0 any version, else 10..13 */
