@@ -1076,10 +1076,12 @@ static const char *ur_inert_url(apr_pool_t *p, const char *s)
     return out;
 }
 
-/* One sentence per alternative of a rule: what the client should do. */
+/* One sentence per alternative of a rule: what the client should do.
+ * name: the host as it goes in a URL; host: the same with a non-default
+ * port; target: the escaped path and query. */
 static const char *ur_advice(request_rec *r, const ur_token *t,
-                             const ur_facts *f, const char *host,
-                             const char *target)
+                             const ur_facts *f, const char *name,
+                             const char *host, const char *target)
 {
     switch (t->family) {
     case UR_FAM_WEBSOCKET:
@@ -1092,7 +1094,7 @@ static const char *ur_advice(request_rec *r, const ur_token *t,
         if (f->tls == UR_TLS_DIRECT && t->tls_min) {
             return apr_psprintf(r->pool, "This connection uses an older TLS "
                                 "version: reconnect over https://%s%s with "
-                                "TLS 1.%d or newer.", r->hostname, target,
+                                "TLS 1.%d or newer.", name, target,
                                 t->tls_min - 10);
         }
         if (f->tls == UR_TLS_PROXY && t->tls_min) {
@@ -1102,7 +1104,7 @@ static const char *ur_advice(request_rec *r, const ur_token *t,
                                 t->tls_min - 10);
         }
         return apr_pstrcat(r->pool, "This resource is only served over TLS: "
-                           "reconnect over https://", r->hostname, target,
+                           "reconnect over https://", name, target,
                            t->tls_min ? apr_psprintf(r->pool, " (TLS 1.%d or "
                                                      "newer)", t->tls_min - 10)
                                       : "", ".", NULL);
@@ -1130,17 +1132,20 @@ static void ur_set_body(request_rec *r, ur_state *st)
 {
     const ur_dir_conf *conf = st->conf;
     const ur_facts *f = &st->f;
-    const char *host, *target, *body, *sep;
+    const char *name, *host, *target, *body, *sep;
     int i, k, port = ap_get_server_port(r);
     apr_array_header_t *parts = apr_array_make(r->pool, 8, sizeof(char *));
 
     st->own_body = 1;
     st->body = ur_negotiate(apr_table_get(r->headers_in, "Accept"));
 
-    host = r->hostname ? r->hostname : r->server->server_hostname;
-    if (!ap_is_default_port(port, r)) {
-        host = apr_psprintf(r->pool, "%s:%d", host, port);
+    name = r->hostname ? r->hostname : r->server->server_hostname;
+    if (ap_strchr_c(name, ':')) {
+        /* an IPv6 literal goes back into brackets in a URL */
+        name = apr_pstrcat(r->pool, "[", name, "]", NULL);
     }
+    host = ap_is_default_port(port, r)
+           ? name : apr_psprintf(r->pool, "%s:%d", name, port);
     target = ur_inert_url(r->pool, ap_escape_uri(r->pool, r->uri));
     if (r->args) {
         target = apr_pstrcat(r->pool, target, "?",
@@ -1155,7 +1160,8 @@ static void ur_set_body(request_rec *r, ur_state *st)
         }
         for (k = 0; k < rule->ntokens; k++) {
             item = apr_pstrcat(r->pool, item, k ? " Or: " : "",
-                               ur_advice(r, &rule->tokens[k], f, host, target),
+                               ur_advice(r, &rule->tokens[k], f, name, host,
+                                         target),
                                NULL);
         }
         APR_ARRAY_PUSH(parts, const char *) = item;

@@ -24,7 +24,7 @@ my @neg = (
     [ 'image/png', 'text/html; charset=utf-8' ],
 );
 
-plan tests => 2 * @neg + 35;
+plan tests => 2 * @neg + 37;
 Test::More->builder->failure_output(\*STDERR);
 
 for my $n (@neg) {
@@ -58,6 +58,12 @@ $r = req(GET => '/alt/');
 like $r->{body}, qr{WebSocket client.*Or: HTTP/2 is required}s, 'alternatives listed together';
 $r = req(GET => '/multi/');
 is scalar(() = $r->{body} =~ /<li>/g), 2, 'two unmet requirements, two items';
+
+# an IPv6 literal Host goes back into brackets in the URLs we print
+$r = req(GET => '/ws-only/', host => '[::1]:' . t_vars()->{port});
+like $r->{body}, qr{new WebSocket\(&#39;ws://\[::1\]:\d+/ws-only/&#39;\)}, 'IPv6 Host: ws://[::1]:port';
+$r = req(GET => '/tls-any/', host => '[::1]');
+like $r->{body}, qr{reconnect over https://\[::1\]/tls-any/}, 'IPv6 Host: https://[::1]/';
 
 # server signature follows ServerSignature
 $r = req(GET => '/sig/');
