@@ -8,27 +8,13 @@ use Cwd ();
 use File::Find ();
 use File::Temp ();
 use FindBin;
+use lib "$FindBin::Bin/lib";
+use URTest qw(capture);
 
 my $top = Cwd::abs_path("$FindBin::Bin/..");
 my $APXS = $ENV{APXS} || 'apxs';
 
-sub qx_list {                   # combined output of a command, no shell
-    my @cmd = @_;
-    my $pid = open(my $fh, '-|') // die "fork: $!";
-    unless ($pid) {
-        open STDIN, '<', '/dev/null';
-        open STDERR, '>&', \*STDOUT;
-        { no warnings 'exec'; exec { $cmd[0] } @cmd }
-        print "cannot run $cmd[0]: $!\n";
-        require POSIX;
-        POSIX::_exit(127);
-    }
-    my $out = do { local $/; <$fh> } // '';
-    close $fh;
-    return $out;
-}
-
-sub apxs_q { my $v = qx_list($APXS, '-q', $_[0]); chomp $v; $v }
+sub apxs_q { my $v = capture($APXS, '-q', $_[0]); chomp $v; $v }
 
 sub slurp { open my $fh, '<', $_[0] or return undef; local $/; <$fh> }
 
@@ -58,7 +44,7 @@ my $avail = "$dest/etc/apache2/mods-available";
 # The sub-make must not inherit how the outer "make test" was called
 # (command-line variables travel in MAKEFLAGS).
 delete @ENV{qw(MAKEFLAGS MFLAGS MAKEOVERRIDES MAKELEVEL DESTDIR DEBIAN_CONF)};
-sub make { qx_list('make', '-s', '-C', $top, @_) }
+sub make { capture('make', '-s', '-C', $top, @_) }
 
 my $out = make('install', "DESTDIR=$dest");
 is $?, 0, 'make install DESTDIR=... succeeds' or diag $out;
@@ -79,16 +65,16 @@ is slurp("$avail/upgrade_required.conf"), slurp("$top/conf/upgrade_required.conf
 # default: both must point into the scratch tree.
 my $conf = "$tmp/etc/apache2";
 mkdir "$tmp/etc" or die "mkdir: $!";
-$out = qx_list('cp', '-a', '/etc/apache2', $conf);
+$out = capture('cp', '-a', '/etc/apache2', $conf);
 is $?, 0, 'scratch copy of /etc/apache2' or diag $out;
-qx_list('cp', "$avail/upgrade_required.load", "$avail/upgrade_required.conf",
+capture('cp', "$avail/upgrade_required.load", "$avail/upgrade_required.conf",
         "$conf/mods-available/");
 
 local $ENV{APACHE_CONFDIR} = $conf;
 local $ENV{APACHE_STATE_DIRECTORY} = "$tmp/state";
 delete local @ENV{qw(APACHE_ENVVARS APACHE_MODS_AVAILABLE APACHE_MODS_ENABLED)};
 
-$out = qx_list('a2enmod', 'upgrade_required');
+$out = capture('a2enmod', 'upgrade_required');
 is $?, 0, 'a2enmod upgrade_required (scratch)' or diag $out;
 is readlink("$conf/mods-enabled/upgrade_required.load"),
     '../mods-available/upgrade_required.load', 'mods-enabled .load link';
@@ -100,14 +86,14 @@ ok -e "$tmp/state/module/enabled_by_admin/upgrade_required",
 # The enabled pair must parse.  The .load points at the real LIBEXECDIR,
 # where nothing is installed, so the built module is loaded first via -C and
 # the .load's own LoadModule is then skipped as a duplicate.
-$out = qx_list('/bin/sh', '-c',
+$out = capture('/bin/sh', '-c',
     '. "$1/envvars" && exec "$2" -t -d "$1" -f "$1/apache2.conf" -C "$3"',
     'sh', $conf, $httpd,
     "LoadModule upgrade_required_module $top/.libs/mod_upgrade_required.so");
 like $out, qr/Syntax OK/, 'scratch config with the module enabled: apache2 -t'
     or diag $out;
 
-$out = qx_list('a2dismod', 'upgrade_required');
+$out = capture('a2dismod', 'upgrade_required');
 is $?, 0, 'a2dismod upgrade_required (scratch)' or diag $out;
 ok !-e "$conf/mods-enabled/upgrade_required.load"
     && !-l "$conf/mods-enabled/upgrade_required.load"
