@@ -702,14 +702,13 @@ static int ur_proto_https(const char *forwarded, const char *xfp)
 #ifndef UR_UNIT_TEST
 
 /* ------------------------------------------------------------------ */
-/* Per-request state, kept only for requests we refuse or report        */
+/* Per-request state, kept only for requests we refuse                  */
 /* ------------------------------------------------------------------ */
 
 typedef struct {
     const ur_dir_conf *conf;    /* the scope that decided */
     ur_verdict v;               /* what was unmet */
     ur_facts f;                 /* what the request showed */
-    int enforced;               /* we answered (or will answer) 426 */
     int own_body;               /* our negotiated body, no ErrorDocument */
     ur_body_type body;          /* its type */
     int http2;                  /* HTTP/2: no hop-by-hop headers */
@@ -1270,7 +1269,7 @@ static ur_state *ur_find_state(request_rec *r)
     for (; r; r = r->prev) {
         ur_state *st = ap_get_module_config(r->request_config,
                                             &upgrade_required_module);
-        if (st && st->enforced) {
+        if (st) {
             return st;
         }
     }
@@ -1317,14 +1316,8 @@ static int ur_post_perdir(request_rec *r)
     }
     rule = &conf->rules[v.first];
 
-    st = apr_pcalloc(r->pool, sizeof(*st));
-    st->conf = conf;
-    st->v = v;
-    st->f = f;
-    st->http2 = r->proto_num >= UR_HTTP_2;
-    ap_set_module_config(r->request_config, &upgrade_required_module, st);
-    /* for LogFormat %{UPGRADE_REQUIRED}e / %{upgrade-required}n, <If>,
-     * CustomLog env= and CGI scripts */
+    /* for LogFormat %{UPGRADE_REQUIRED}e / %{upgrade-required}n,
+     * CustomLog env=, mod_headers and CGI scripts */
     apr_table_setn(r->subprocess_env, UR_ENV_NAME, rule->text);
     apr_table_setn(r->notes, UR_NOTE_NAME, rule->text);
 
@@ -1335,7 +1328,14 @@ static int ur_post_perdir(request_rec *r)
                       ur_reason_text(v.reason));
         return DECLINED;
     }
-    st->enforced = 1;
+
+    /* what the body, the filter and the ErrorDocument request need */
+    st = apr_pcalloc(r->pool, sizeof(*st));
+    st->conf = conf;
+    st->v = v;
+    st->f = f;
+    st->http2 = r->proto_num >= UR_HTTP_2;
+    ap_set_module_config(r->request_config, &upgrade_required_module, st);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00001)
                   "426 Upgrade Required: unmet requirement '%s' (%s:%u): %s",
                   rule->text, rule->file, rule->line,
@@ -1432,7 +1432,9 @@ static apr_status_t ur_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         r->status_line = NULL;
     }
     ur_assert_headers(r, st, r->headers_out);
-    if (st->own_body && r->prev == NULL) {
+    /* own_body: this filter sits on the request that carries our body
+     * (an ErrorDocument request never does) */
+    if (st->own_body) {
         ap_set_content_type(r, ur_body_ctype[st->body]);
     }
     ap_remove_output_filter(f);
@@ -1452,7 +1454,7 @@ static void ur_insert_error_filter(request_rec *r)
                                         &upgrade_required_module);
     const char *custom;
 
-    if (!st || !st->enforced || r->status != HTTP_UPGRADE_REQUIRED) {
+    if (!st || r->status != HTTP_UPGRADE_REQUIRED) {
         return;
     }
     if (!st->own_body) {

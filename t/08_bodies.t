@@ -24,7 +24,7 @@ my @neg = (
     [ 'image/png', 'text/html; charset=utf-8' ],
 );
 
-plan tests => 2 * @neg + 37;
+plan tests => 2 * @neg + 38;
 Test::More->builder->failure_output(\*STDERR);
 
 for my $n (@neg) {
@@ -81,6 +81,11 @@ is $p->{type}, 'about:blank', 'type member';
 like $p->{detail}, qr/https:\/\/.*WebSocket/, 'detail names both requirements';
 is_deeply $p->{required}, [ ['TLS/1.2'], ['websocket'] ], 'required protocols, one list per requirement';
 is $p->{upgrade}, 'TLS/1.2, HTTP/1.1', 'the advertised Upgrade value';
+
+# a request that reached the rule through a rewrite keeps the negotiated type
+$r = req(GET => '/rwsrc/', headers => [ Accept => 'application/json' ]);
+like $r->{head}, qr{^Content-Type: application/problem\+json}mi,
+    'internally redirected request: problem+json content type';
 
 # plain text
 $r = req(GET => '/tls-any/', headers => [ Accept => 'text/plain' ]);
