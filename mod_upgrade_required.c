@@ -94,6 +94,7 @@ typedef enum {
     UR_HTTP10_UPGRADE,      /* Upgrade sent with HTTP/1.0: RFC 9110 §7.8 */
     UR_WS_METHOD,           /* websocket handshake with a method not GET */
     UR_WS_VERSION,          /* Sec-WebSocket-Version is not 13 */
+    UR_WS_KEY,              /* Sec-WebSocket-Key is not 16 bytes base64 */
     UR_NO_TLS,              /* plaintext connection */
     UR_TLS_OLD,             /* TLS below the version asked for */
     UR_TLS_UNPROVEN,        /* TLS seen only through a proxy header */
@@ -139,17 +140,33 @@ typedef struct {
     unsigned line;              /* ... and on which line */
 } ur_rule;
 
+/* The requirements of a scope and the mode they are enforced in: the
+ * mode travels with the lines it was written for. */
 typedef struct {
     const ur_rule *rules;       /* NULL: unset; nrules 0: "off" */
     int nrules;                 /* number of rules */
     int families;               /* OR over all rules: facts to gather */
     int need_tls_version;       /* a versioned TLS token exists */
-    int mode;                   /* UR_MODE_* */
+    int mode;                   /* UR_MODE_*; unset enforces */
+} ur_set;
+
+#define UR_LOCK_UNSET       0
+#define UR_LOCK_ON          1
+#define UR_LOCK_OFF         2
+
+typedef struct {
+    ur_set own;                 /* this section's lines; merged: in force */
+    ur_set extra;               /* merged: .htaccess lines under a lock */
+    int lock;                   /* UR_LOCK_*: .htaccess may only add */
+    int htaccess;               /* written in an .htaccess file */
     apr_array_header_t *build;  /* config time only: rules being added */
 } ur_dir_conf;
 
 typedef struct {
-    apr_array_header_t *proxies; /* apr_ipsubnet_t *, NULL if none */
+    apr_array_header_t *proxies; /* apr_ipsubnet_t *, NULL if unset */
+    const char *scheme_header;  /* what the proxy writes; NULL: unset */
+    const char *scheme_value;   /* ... and its value for TLS */
+    const char *version_header; /* negotiated TLS version; "" none */
 } ur_srv_conf;
 
 /* ------------------------------------------------------------------ */
@@ -166,6 +183,7 @@ typedef struct {
     int conn_upgrade;           /* Connection lists "upgrade" */
     int is_get;                 /* method is GET */
     const char *ws_version;     /* Sec-WebSocket-Version, or NULL */
+    const char *ws_key;         /* Sec-WebSocket-Key, or NULL */
     int h2c_accepted;           /* this server would switch to h2c */
 } ur_facts;
 
@@ -358,17 +376,40 @@ static ur_body_type ur_negotiate(const char *accept)
     return UR_BODY_HTML;
 }
 
-/* Is the upgrade-family token offered with Connection: upgrade? */
+/*
+ * Is the token offered with Connection: upgrade, so that the module that
+ * performs the switch will take it?  mod_proxy_http (upgrade=) and
+ * mod_proxy_wstunnel compare the client's whole Upgrade value with the
+ * configured token (ap_proxy_worker_can_upgrade): "foo, websocket" is
+ * legal list syntax, yet no proxy switches on it and the backend would
+ * get a plain request.  So the whole value must be the token.
+ */
 static ur_reason ur_offered(const ur_token *t, const ur_facts *f)
 {
     if (!f->upgrade) {
         /* RFC 9110 §7.8: an HTTP/1.0 Upgrade is to be ignored */
         return f->upgrade_ignored ? UR_HTTP10_UPGRADE : UR_NO_UPGRADE;
     }
-    if (!f->conn_upgrade || !ur_list_has(f->upgrade, t->name, t->len)) {
+    if (!f->conn_upgrade || apr_cstr_casecmp(f->upgrade, t->name)) {
         return UR_NO_UPGRADE;
     }
     return UR_OK;
+}
+
+/* RFC 6455 §4.1: the key is base64 of 16 random bytes, 24 characters. */
+static int ur_ws_key_ok(const char *key)
+{
+    int i;
+
+    if (!key || strlen(key) != 24 || key[22] != '=' || key[23] != '=') {
+        return 0;
+    }
+    for (i = 0; i < 22; i++) {
+        if (!apr_isalnum(key[i]) && key[i] != '+' && key[i] != '/') {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static ur_reason ur_check_token(const ur_token *t, const ur_facts *f)
@@ -377,7 +418,8 @@ static ur_reason ur_check_token(const ur_token *t, const ur_facts *f)
 
     switch (t->family) {
     case UR_FAM_WEBSOCKET:
-        /* RFC 8441 arrives from mod_http2 as a GET with these headers */
+        /* RFC 8441 arrives from mod_http2 as a GET with these headers
+         * and a key of its own */
         if ((why = ur_offered(t, f)) != UR_OK) {
             return why;
         }
@@ -385,16 +427,16 @@ static ur_reason ur_check_token(const ur_token *t, const ur_facts *f)
             return UR_WS_METHOD;
         }
         /* RFC 6455 §4.2.2: only version 13 is spoken here */
-        if (!ur_list_has(f->ws_version, "13", 2)) {
+        if (!f->ws_version || strcmp(f->ws_version, "13")) {
             return UR_WS_VERSION;
         }
-        return UR_OK;
+        return ur_ws_key_ok(f->ws_key) ? UR_OK : UR_WS_KEY;
     case UR_FAM_TLS:
         if (f->tls == UR_TLS_NONE) {
             return UR_NO_TLS;
         }
-        if (t->tls_min && f->tls == UR_TLS_PROXY) {
-            /* a forwarded "https" says nothing of the version */
+        if (t->tls_min && f->tls == UR_TLS_PROXY && !f->tls_version) {
+            /* the proxy reported no version we understand */
             return UR_TLS_UNPROVEN;
         }
         return f->tls_version >= t->tls_min ? UR_OK : UR_TLS_OLD;
@@ -404,8 +446,11 @@ static ur_reason ur_check_token(const ur_token *t, const ur_facts *f)
         if (f->proto_num >= UR_HTTP_2 || f->h2c_accepted) {
             return UR_OK;
         }
-        why = ur_offered(t, f);
-        return why == UR_OK ? UR_H2C_REFUSED : why;
+        if (!f->upgrade) {
+            return f->upgrade_ignored ? UR_HTTP10_UPGRADE : UR_NO_UPGRADE;
+        }
+        return f->conn_upgrade && ur_list_has(f->upgrade, "h2c", 3)
+               ? UR_H2C_REFUSED : UR_NO_UPGRADE;
     default:
         return ur_offered(t, f);
     }
@@ -416,7 +461,7 @@ static ur_reason ur_check_token(const ur_token *t, const ur_facts *f)
  * UR_OK when all hold, else the reason of the first unmet one (config
  * order), which alone decides the Upgrade header.
  */
-static ur_reason ur_evaluate(const ur_dir_conf *conf, const ur_facts *f,
+static ur_reason ur_evaluate(const ur_set *conf, const ur_facts *f,
                              ur_verdict *v)
 {
     int i, k;
@@ -456,6 +501,135 @@ static ur_reason ur_evaluate(const ur_dir_conf *conf, const ur_facts *f,
     return v->reason;
 }
 
+#define UR_NEAR_MAX         16      /* longest word checked for typos */
+
+/* Optimal string alignment distance of two short words, ignoring case:
+ * edits, insertions, deletions and swaps of neighbours all cost one. */
+static int ur_distance(const char *a, apr_size_t la, const char *b,
+                       apr_size_t lb)
+{
+    int d[UR_NEAR_MAX + 1][UR_NEAR_MAX + 1];
+    apr_size_t i, j;
+
+    if (la > UR_NEAR_MAX || lb > UR_NEAR_MAX) {
+        return UR_NEAR_MAX;
+    }
+    for (i = 0; i <= la; i++) {
+        d[i][0] = (int)i;
+    }
+    for (j = 0; j <= lb; j++) {
+        d[0][j] = (int)j;
+    }
+    for (i = 1; i <= la; i++) {
+        for (j = 1; j <= lb; j++) {
+            int cost = apr_tolower(a[i - 1]) != apr_tolower(b[j - 1]);
+            int best = d[i - 1][j - 1] + cost;
+
+            if (d[i - 1][j] + 1 < best) {
+                best = d[i - 1][j] + 1;
+            }
+            if (d[i][j - 1] + 1 < best) {
+                best = d[i][j - 1] + 1;
+            }
+            if (i > 1 && j > 1
+                && apr_tolower(a[i - 1]) == apr_tolower(b[j - 2])
+                && apr_tolower(a[i - 2]) == apr_tolower(b[j - 1])
+                && d[i - 2][j - 2] + 1 < best) {
+                best = d[i - 2][j - 2] + 1;
+            }
+            d[i][j] = best;
+        }
+    }
+    return d[la][lb];
+}
+
+/*
+ * Is a would-be generic token really a misspelt known one?  Returns the
+ * right spelling, and in *version what of the argument to keep after it
+ * (its "/version", or NULL).  A token that only an admin's typo could
+ * produce must not silently become "any client that sends this word".
+ */
+static const char *ur_near_miss(const char *arg, const char **version)
+{
+    static const char *const tls_names[] = {
+        "TLS/1.0", "TLS/1.1", "TLS/1.2", "TLS/1.3"
+    };
+    static const char *const names[] = { "websocket", "TLS", "h2c", "HTTP" };
+    const char *slash = strchr(arg, '/'), *v;
+    apr_size_t len = slash ? (apr_size_t)(slash - arg) : strlen(arg), i;
+
+    *version = NULL;
+    /* a version on the two families that have none */
+    if (slash && (!apr_cstr_casecmpn(arg, "websocket", len) && len == 9)) {
+        return "websocket";
+    }
+    if (slash && len == 3 && !apr_cstr_casecmpn(arg, "h2c", 3)) {
+        return "h2c";
+    }
+    /* mod_ssl's and everyday spellings: TLSv1.2, TLS1.2, tlsv1_2, TLS12 */
+    if (!slash && (!apr_cstr_casecmpn(arg, "TLS", 3)
+                   || !apr_cstr_casecmpn(arg, "SSL", 3))) {
+        v = arg + 3;
+        if (*v == 'v' || *v == 'V') {
+            v++;
+        }
+        if (*v == '-' || *v == '_') {
+            v++;
+        }
+        if (v[0] == '1' && !v[1]) {
+            return tls_names[0];
+        }
+        if (v[0] == '1' && (v[1] == '.' || v[1] == '_')
+            && v[2] >= '0' && v[2] <= '3' && !v[3]) {
+            return tls_names[v[2] - '0'];
+        }
+        if (v[0] == '1' && v[1] >= '0' && v[1] <= '3' && !v[2]) {
+            return tls_names[v[1] - '0'];
+        }
+    }
+    /* names of the same thing in other places: URL schemes, SSL */
+    if (!apr_cstr_casecmpn(arg, "SSL", 3) || (len == 5
+        && !apr_cstr_casecmpn(arg, "https", 5))) {
+        return "TLS";
+    }
+    if ((len == 2 && !apr_cstr_casecmpn(arg, "ws", 2))
+        || (len == 3 && !apr_cstr_casecmpn(arg, "wss", 3))) {
+        return "websocket";
+    }
+    if (!slash && !apr_cstr_casecmpn(arg, "HTTP", 4)) {
+        v = arg + 4;
+        if (*v == '-' || *v == '_' || *v == '.') {
+            v++;
+        }
+        if (!strcmp(v, "2") || !strcmp(v, "2.0") || !strcmp(v, "20")) {
+            return "HTTP/2";
+        }
+        if (!strcmp(v, "1.1") || !strcmp(v, "11") || !strcmp(v, "1_1")) {
+            return "HTTP/1.1";
+        }
+    }
+    /* typos: one edit away from a short name, two from websocket, or a
+     * known name with something glued to it (websockets, TLSv2) */
+    if (len < 3) {
+        return NULL;
+    }
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        apr_size_t nlen = strlen(names[i]);
+        if (ur_distance(arg, len, names[i], nlen) <= (nlen > 4 ? 2 : 1)
+            || (len > nlen && !apr_cstr_casecmpn(arg, names[i], nlen))) {
+            if (i == 0 || i == 2) {
+                return names[i];
+            }
+            if (i == 3 && !slash) {
+                return "HTTP/1.1' or 'HTTP/2";
+            }
+            *version = slash;
+            return names[i];
+        }
+    }
+    return NULL;
+}
+
 /*
  * Compile one protocol argument.  Returns NULL or the error text; it is
  * shared by the directive handler and the unit tests.
@@ -463,7 +637,7 @@ static ur_reason ur_evaluate(const ur_dir_conf *conf, const ur_facts *f,
 static const char *ur_compile_token(apr_pool_t *p, const char *arg,
                                     ur_token *t)
 {
-    const char *slash = NULL, *s;
+    const char *slash = NULL, *s, *near, *version;
 
     memset(t, 0, sizeof(*t));
     t->name = arg;
@@ -533,6 +707,30 @@ static const char *ur_compile_token(apr_pool_t *p, const char *arg,
     }
     else if (!apr_cstr_casecmp(arg, "HTTP")) {
         return "'HTTP' needs a version (allowed: HTTP/1.1, HTTP/2.0, HTTP/2)";
+    }
+    else if (!apr_cstr_casecmp(arg, "h3")) {
+        return "unsupported protocol 'h3': httpd cannot serve HTTP/3 "
+               "(allowed: HTTP/1.1, HTTP/2.0, HTTP/2)";
+    }
+    else if ((near = ur_near_miss(arg, &version)) != NULL) {
+        const char *hint = "";
+
+        if (slash && (!strcmp(near, "websocket") || !strcmp(near, "h2c"))) {
+            hint = strcmp(near, "h2c")
+                   ? " A websocket offer has no version: RFC 6455 sends "
+                     "it as Sec-WebSocket-Version: 13."
+                   : " h2c has no version.";
+        }
+        else if (!apr_cstr_casecmp(arg, "wss")) {
+            hint = " wss:// is websocket over TLS: write 'UpgradeRequire "
+                   "websocket' and 'UpgradeRequire TLS' on two lines.";
+        }
+        return apr_psprintf(p, "unknown protocol '%s', did you mean "
+                            "'%s%s'?%s (a token that resembles websocket, "
+                            "TLS, TLS/1.x, HTTP/1.1, HTTP/2 or h2c is "
+                            "refused rather than matched as an upgrade "
+                            "token of its own)", arg, near,
+                            version ? version : "", hint);
     }
     else {
         t->family = UR_FAM_OTHER;
@@ -628,19 +826,34 @@ static int ur_tls_version(const char *proto)
     return 0;
 }
 
+/* The last element of a header list: the one the proxy next to us
+ * added, whether it overwrites the header or appends to it. */
+static int ur_list_last(const char *list, const char **item,
+                        apr_size_t *len)
+{
+    const char *it;
+    apr_size_t n;
+    int found = 0;
+
+    while (list && ur_list_next(&list, &it, &n)) {
+        *item = it;
+        *len = n;
+        found = 1;
+    }
+    return found;
+}
+
 /*
  * Forwarded (RFC 7239 §4): elements are comma-separated, one per hop, the
  * last one added by the proxy that talks to us; its pairs are separated
- * by ';' and a value may be a quoted string.  Is its proto "https"?
+ * by ';' and a value may be a quoted string.  Is its proto the one given?
  */
-static int ur_forwarded_https(const char *fwd)
+static int ur_forwarded_proto_is(const char *fwd, const char *want)
 {
     const char *item = NULL, *end, *pair;
-    apr_size_t len = 0;
+    apr_size_t len = 0, wlen = strlen(want);
 
-    while (ur_list_next(&fwd, &item, &len))
-        ;
-    if (!item) {
+    if (!ur_list_last(fwd, &item, &len)) {
         return 0;
     }
     end = item + len;
@@ -672,7 +885,8 @@ static int ur_forwarded_https(const char *fwd)
                 v++;
                 ve--;
             }
-            return ve - v == 5 && !apr_cstr_casecmpn(v, "https", 5);
+            return (apr_size_t)(ve - v) == wlen
+                   && !apr_cstr_casecmpn(v, want, wlen);
         }
         pair = semi;
     }
@@ -680,23 +894,38 @@ static int ur_forwarded_https(const char *fwd)
 }
 
 /*
- * What a trusted proxy says of the client's scheme.  Forwarded (RFC 7239)
- * wins over X-Forwarded-Proto; in both, the last hop's word counts, as
- * each proxy appends its own element.
+ * Does the header a trusted proxy writes say TLS?  value: that header as
+ * received, forwarded: it is RFC 7239 Forwarded (its proto= counts),
+ * want: the value meaning TLS ("https", "on").  Only the last element
+ * counts: it is what the proxy next to us wrote.
  */
-static int ur_proto_https(const char *forwarded, const char *xfp)
+static int ur_proxy_scheme_is(const char *value, int forwarded,
+                              const char *want)
 {
-    const char *item = NULL, *last = NULL;
-    apr_size_t len, last_len = 0;
+    const char *item = NULL;
+    apr_size_t len = 0, wlen = strlen(want);
 
     if (forwarded) {
-        return ur_forwarded_https(forwarded);
+        return ur_forwarded_proto_is(value, want);
     }
-    while (xfp && ur_list_next(&xfp, &item, &len)) {
-        last = item;
-        last_len = len;
+    return ur_list_last(value, &item, &len) && len == wlen
+           && !apr_cstr_casecmpn(item, want, wlen);
+}
+
+/* The TLS version a proxy reports (TLSv1.2 from AWS ALB, HAProxy's
+ * ssl_fc_protocol, nginx's $ssl_protocol): 10..13, 0 when not one. */
+static int ur_proxy_tls_version(const char *value)
+{
+    const char *item = NULL;
+    apr_size_t len = 0;
+    char buf[8];
+
+    if (!ur_list_last(value, &item, &len) || len >= sizeof(buf)) {
+        return 0;
     }
-    return last && last_len == 5 && !apr_cstr_casecmpn(last, "https", 5);
+    memcpy(buf, item, len);
+    buf[len] = '\0';
+    return ur_tls_version(buf);
 }
 
 #ifndef UR_UNIT_TEST
@@ -706,12 +935,15 @@ static int ur_proto_https(const char *forwarded, const char *xfp)
 /* ------------------------------------------------------------------ */
 
 typedef struct {
-    const ur_dir_conf *conf;    /* the scope that decided */
+    const ur_set *conf;         /* the requirements that decided */
     ur_verdict v;               /* what was unmet */
     ur_facts f;                 /* what the request showed */
     int own_body;               /* our negotiated body, no ErrorDocument */
     ur_body_type body;          /* its type */
     int http2;                  /* HTTP/2: no hop-by-hop headers */
+    int via_sub;                /* a subrequest of this request failed */
+    int noted;                  /* logged and exported */
+    const char *sub_uri;        /* ... the subrequest's URI */
 } ur_state;
 
 /* ------------------------------------------------------------------ */
@@ -724,36 +956,57 @@ static void *ur_create_dir_conf(apr_pool_t *p, char *dir)
 }
 
 /*
+ * One scope over another.  A scope with lines replaces what it inherits,
+ * in its own mode (none written: enforce), so no less specific section
+ * and no .htaccess can put it in report mode; a scope with only a mode
+ * changes the mode of the lines it inherits.
+ */
+static void ur_merge_set(ur_set *out, const ur_set *base, const ur_set *add)
+{
+    if (add->rules) {
+        *out = *add;
+    }
+    else {
+        *out = *base;
+        if (add->mode != UR_MODE_UNSET) {
+            out->mode = add->mode;
+        }
+    }
+}
+
+/*
  * Runs per request for <Location>/<If>/.htaccess merges: it only picks
  * pointers and scalars, and allocates only when both sides hold a part.
+ * Under UpgradeRequireLock the requirements in force stay as they are
+ * and an .htaccess file only adds lines of its own (extra), which it
+ * may replace, switch off or report on as it likes.
  */
 static void *ur_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     const ur_dir_conf *base = basev, *add = addv;
     ur_dir_conf *conf;
+    int locked = add->htaccess && base->lock == UR_LOCK_ON;
 
-    if (!add->rules && add->mode == UR_MODE_UNSET) {
+    if (!add->own.rules && add->own.mode == UR_MODE_UNSET
+        && add->lock == UR_LOCK_UNSET) {
         return basev;
     }
-    if ((add->rules || !base->rules)
-        && (add->mode != UR_MODE_UNSET || base->mode == UR_MODE_UNSET)) {
+    if (add->own.rules && !locked && base->lock != UR_LOCK_ON
+        && !base->extra.nrules) {
         return addv;
     }
-    conf = apr_palloc(p, sizeof(*conf));
-    if (add->rules) {
-        conf->rules = add->rules;
-        conf->nrules = add->nrules;
-        conf->families = add->families;
-        conf->need_tls_version = add->need_tls_version;
+    conf = apr_pcalloc(p, sizeof(*conf));
+    conf->lock = add->lock != UR_LOCK_UNSET ? add->lock : base->lock;
+    if (locked) {
+        conf->own = base->own;
+        ur_merge_set(&conf->extra, &base->extra, &add->own);
     }
     else {
-        conf->rules = base->rules;
-        conf->nrules = base->nrules;
-        conf->families = base->families;
-        conf->need_tls_version = base->need_tls_version;
+        ur_merge_set(&conf->own, &base->own, &add->own);
+        if (!add->own.rules) {
+            conf->extra = base->extra;
+        }
     }
-    conf->mode = add->mode != UR_MODE_UNSET ? add->mode : base->mode;
-    conf->build = NULL;
     return conf;
 }
 
@@ -764,14 +1017,77 @@ static void *ur_create_srv_conf(apr_pool_t *p, server_rec *s)
 
 static void *ur_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
 {
-    const ur_srv_conf *add = addv;
+    const ur_srv_conf *base = basev, *add = addv;
+    ur_srv_conf *conf = apr_palloc(p, sizeof(*conf));
 
-    return add->proxies ? addv : basev;
+    conf->proxies = add->proxies ? add->proxies : base->proxies;
+    conf->scheme_header = add->scheme_header ? add->scheme_header
+                                             : base->scheme_header;
+    conf->scheme_value = add->scheme_header ? add->scheme_value
+                                            : base->scheme_value;
+    conf->version_header = add->version_header ? add->version_header
+                                               : base->version_header;
+    return conf;
 }
 
 /* ------------------------------------------------------------------ */
 /* Directive handlers: the compiler                                    */
 /* ------------------------------------------------------------------ */
+
+#define UR_QUOTE_MAX        64      /* argument bytes quoted in errors */
+
+/*
+ * httpd has no trailing comments: in "UpgradeRequire TLS  # see ticket"
+ * every word is an argument, and "#", "see" and "ticket" would become
+ * upgrade tokens any client can send.  Every directive refuses them.
+ */
+static const char *ur_check_comment(cmd_parms *cmd, int argc,
+                                    char *const argv[])
+{
+    int i;
+
+    for (i = 0; i < argc; i++) {
+        if (argv[i][0] == '#') {
+            return apr_psprintf(cmd->pool, "%s: argument '%.*s' starts a "
+                                "comment, but httpd has no trailing "
+                                "comments: every word after the directive "
+                                "is an argument (allowed: the comment on a "
+                                "line of its own)", cmd->cmd->name,
+                                UR_QUOTE_MAX, argv[i]);
+        }
+    }
+    return NULL;
+}
+
+/* Is this directive read from an .htaccess file (<If> inside one too)?
+ * Only there does httpd parse without RSRC_CONF and ACCESS_CONF. */
+static int ur_in_htaccess(const cmd_parms *cmd)
+{
+    return !(cmd->override & (RSRC_CONF | ACCESS_CONF));
+}
+
+/* Two lines of one section ask for the same alternatives. */
+static int ur_same_rule(const ur_rule *a, const ur_rule *b)
+{
+    int i, k;
+
+    if (a->ntokens != b->ntokens) {
+        return 0;
+    }
+    for (i = 0; i < a->ntokens; i++) {
+        for (k = 0; k < b->ntokens; k++) {
+            if (ur_same_token(&a->tokens[i], &b->tokens[k])
+                && a->tokens[i].tls_min == b->tokens[k].tls_min
+                && a->tokens[i].proto_min == b->tokens[k].proto_min) {
+                break;
+            }
+        }
+        if (k == b->ntokens) {
+            return 0;
+        }
+    }
+    return 1;
+}
 
 static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
                                   int argc, char *const argv[])
@@ -781,33 +1097,38 @@ static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
     const char *err;
     int i;
 
+    if ((err = ur_check_comment(cmd, argc, argv)) != NULL) {
+        return err;
+    }
     if (argc == 0) {
         return "UpgradeRequire: no protocol given (allowed: 'off', or one "
                "or more of websocket, TLS, TLS/1.0..TLS/1.3, HTTP/1.1, "
                "HTTP/2, h2c, or another upgrade token)";
     }
+    conf->htaccess = ur_in_htaccess(cmd);
     if (argc == 1 && !apr_cstr_casecmp(argv[0], "off")) {
-        if (conf->nrules) {
+        if (conf->own.nrules) {
             return apr_psprintf(cmd->pool, "UpgradeRequire: 'off' after "
                                 "requirements in the same section (line "
                                 "%u) would silently drop them (allowed: "
                                 "'off' alone in a section)",
-                                conf->rules[0].line);
+                                conf->own.rules[0].line);
         }
-        conf->rules = conf->rules ? conf->rules
-                                  : apr_pcalloc(cmd->pool, sizeof(ur_rule));
-        conf->nrules = 0;
-        conf->families = 0;
+        conf->own.rules = conf->own.rules
+                          ? conf->own.rules
+                          : apr_pcalloc(cmd->pool, sizeof(ur_rule));
+        conf->own.nrules = 0;
+        conf->own.families = 0;
         return NULL;
     }
-    if (conf->rules && !conf->nrules) {
+    if (conf->own.rules && !conf->own.nrules) {
         return "UpgradeRequire: requirements after 'UpgradeRequire off' in "
                "the same section (allowed: 'off' alone in a section)";
     }
-    if (conf->nrules >= UR_MAX_RULES) {
+    if (conf->own.nrules >= UR_MAX_RULES) {
         return apr_psprintf(cmd->pool, "UpgradeRequire: too many "
                             "requirements '%d' in one section (at most %d)",
-                            conf->nrules + 1, UR_MAX_RULES);
+                            conf->own.nrules + 1, UR_MAX_RULES);
     }
     /* The rule array grows at config time; the request path sees a
      * plain pointer + count. */
@@ -820,68 +1141,198 @@ static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
         conf->build->nelts--;
         return apr_pstrcat(cmd->pool, "UpgradeRequire: ", err, NULL);
     }
+    for (i = 0; i < conf->build->nelts - 1; i++) {
+        const ur_rule *prev = &((const ur_rule *)conf->build->elts)[i];
+        if (ur_same_rule(prev, rule)) {
+            conf->build->nelts--;
+            return apr_psprintf(cmd->pool, "UpgradeRequire: the same "
+                                "requirement '%s' is already on line %u of "
+                                "this section (allowed: each requirement "
+                                "once per section)", prev->text, prev->line);
+        }
+    }
     rule->file = cmd->directive->filename;
     rule->line = cmd->directive->line_num;
     for (i = 0; i < rule->ntokens; i++) {
         if (rule->tokens[i].tls_min) {
-            conf->need_tls_version = 1;
+            conf->own.need_tls_version = 1;
         }
     }
-    conf->rules = (const ur_rule *)conf->build->elts;
-    conf->nrules = conf->build->nelts;
-    conf->families |= rule->families;
+    conf->own.rules = (const ur_rule *)conf->build->elts;
+    conf->own.nrules = conf->build->nelts;
+    conf->own.families |= rule->families;
     return NULL;
 }
 
-static const char *ur_cmd_mode(cmd_parms *cmd, void *dconf, const char *arg)
+/* Exactly one word of a list; the directives that take one use this so
+ * that a trailing comment gets the comment message, not httpd's. */
+static const char *ur_one_arg(cmd_parms *cmd, int argc, char *const argv[],
+                              const char *allowed)
+{
+    const char *err = ur_check_comment(cmd, argc, argv);
+
+    if (err) {
+        return err;
+    }
+    if (argc != 1) {
+        return apr_psprintf(cmd->pool, "%s: takes one argument, %d given "
+                            "(allowed: %s)", cmd->cmd->name, argc, allowed);
+    }
+    return NULL;
+}
+
+static const char *ur_cmd_mode(cmd_parms *cmd, void *dconf,
+                               int argc, char *const argv[])
 {
     ur_dir_conf *conf = dconf;
+    const char *err = ur_one_arg(cmd, argc, argv, "enforce, report");
 
-    if (!apr_cstr_casecmp(arg, "enforce")) {
-        conf->mode = UR_MODE_ENFORCE;
+    if (err) {
+        return err;
     }
-    else if (!apr_cstr_casecmp(arg, "report")) {
-        conf->mode = UR_MODE_REPORT;
+    conf->htaccess = ur_in_htaccess(cmd);
+    if (!apr_cstr_casecmp(argv[0], "enforce")) {
+        conf->own.mode = UR_MODE_ENFORCE;
+    }
+    else if (!apr_cstr_casecmp(argv[0], "report")) {
+        conf->own.mode = UR_MODE_REPORT;
     }
     else {
         return apr_psprintf(cmd->pool, "UpgradeRequireMode: unknown mode "
-                            "'%s' (allowed: enforce, report)", arg);
+                            "'%.*s' (allowed: enforce, report)",
+                            UR_QUOTE_MAX, argv[0]);
     }
     return NULL;
 }
 
-static const char *ur_cmd_proxy(cmd_parms *cmd, void *dconf, const char *arg)
+static const char *ur_cmd_lock(cmd_parms *cmd, void *dconf,
+                               int argc, char *const argv[])
+{
+    ur_dir_conf *conf = dconf;
+    const char *err = ur_one_arg(cmd, argc, argv, "on, off");
+
+    if (err) {
+        return err;
+    }
+    if (!apr_cstr_casecmp(argv[0], "on")) {
+        conf->lock = UR_LOCK_ON;
+    }
+    else if (!apr_cstr_casecmp(argv[0], "off")) {
+        conf->lock = UR_LOCK_OFF;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "UpgradeRequireLock: unknown value "
+                            "'%.*s' (allowed: on, off)", UR_QUOTE_MAX,
+                            argv[0]);
+    }
+    return NULL;
+}
+
+static const char *ur_cmd_proxy(cmd_parms *cmd, void *dconf,
+                                int argc, char *const argv[])
 {
     ur_srv_conf *sconf = ap_get_module_config(cmd->server->module_config,
                                               &upgrade_required_module);
-    apr_ipsubnet_t **sub;
-    char *ip, *mask;
-    apr_status_t rv;
+    const char *err = ur_check_comment(cmd, argc, argv);
+    int i;
 
-    if (cmd->path) {
-        /* Trust is a property of the server's network, not of a path:
-         * an .htaccess author must never be able to grant it. */
-        return apr_psprintf(cmd->pool, "UpgradeRequireTrustedProxy: not "
-                            "allowed in <Directory>, <Location>, <Files> "
-                            "or .htaccess ('%s'; allowed: server config "
-                            "and <VirtualHost>)", arg);
+    if (err) {
+        return err;
     }
-    ip = apr_pstrdup(cmd->pool, arg);
-    if ((mask = ap_strchr(ip, '/')) != NULL) {
-        *mask++ = '\0';
+    if (!argc) {
+        return "UpgradeRequireTrustedProxy: no address given (allowed: "
+               "IPv4 or IPv6 addresses, optionally /mask or /prefix length)";
     }
-    if (!sconf->proxies) {
-        sconf->proxies = apr_array_make(cmd->pool, 4, sizeof(*sub));
+    for (i = 0; i < argc; i++) {
+        apr_ipsubnet_t **sub;
+        char *ip = apr_pstrdup(cmd->pool, argv[i]), *mask;
+
+        if ((mask = ap_strchr(ip, '/')) != NULL) {
+            *mask++ = '\0';
+        }
+        if (!sconf->proxies) {
+            sconf->proxies = apr_array_make(cmd->pool, 4, sizeof(*sub));
+        }
+        sub = apr_array_push(sconf->proxies);
+        if (apr_ipsubnet_create(sub, ip, mask, cmd->pool) != APR_SUCCESS) {
+            sconf->proxies->nelts--;
+            return apr_psprintf(cmd->pool, "UpgradeRequireTrustedProxy: "
+                                "invalid address '%.*s' (allowed: an IPv4 or "
+                                "IPv6 address, optionally /mask or /prefix "
+                                "length)", UR_QUOTE_MAX, argv[i]);
+        }
     }
-    sub = apr_array_push(sconf->proxies);
-    rv = apr_ipsubnet_create(sub, ip, mask, cmd->pool);
-    if (rv != APR_SUCCESS) {
-        sconf->proxies->nelts--;
-        return apr_psprintf(cmd->pool, "UpgradeRequireTrustedProxy: invalid "
-                            "address '%s' (allowed: an IPv4 or IPv6 "
-                            "address, optionally /mask or /prefix length)",
-                            arg);
+    return NULL;
+}
+
+/* A header name: an RFC 9110 token. */
+static const char *ur_check_header_name(cmd_parms *cmd, const char *name)
+{
+    const char *s;
+
+    for (s = name; *s; s++) {
+        if (!ur_is_tchar((unsigned char)*s)) {
+            break;
+        }
     }
+    if (!*name || *s) {
+        return apr_psprintf(cmd->pool, "%s: invalid header name '%.*s' "
+                            "(allowed: a header field name, RFC 9110 "
+                            "token characters)", cmd->cmd->name,
+                            UR_QUOTE_MAX, name);
+    }
+    return NULL;
+}
+
+static const char *ur_cmd_scheme_header(cmd_parms *cmd, void *dconf,
+                                        int argc, char *const argv[])
+{
+    ur_srv_conf *sconf = ap_get_module_config(cmd->server->module_config,
+                                              &upgrade_required_module);
+    const char *err = ur_check_comment(cmd, argc, argv);
+
+    if (err) {
+        return err;
+    }
+    if (argc < 1 || argc > 2) {
+        return apr_psprintf(cmd->pool, "UpgradeRequireProxySchemeHeader: "
+                            "takes a header name and optionally the value "
+                            "that means TLS, %d given (allowed: "
+                            "X-Forwarded-Proto, Forwarded, or another "
+                            "header [value], value default https)", argc);
+    }
+    if ((err = ur_check_header_name(cmd, argv[0])) != NULL) {
+        return err;
+    }
+    if (argc == 2 && (err = ur_check_header_name(cmd, argv[1])) != NULL) {
+        return apr_psprintf(cmd->pool, "UpgradeRequireProxySchemeHeader: "
+                            "invalid value '%.*s' (allowed: a single token "
+                            "such as https or on)", UR_QUOTE_MAX, argv[1]);
+    }
+    sconf->scheme_header = argv[0];
+    sconf->scheme_value = argc == 2 ? argv[1] : "https";
+    return NULL;
+}
+
+static const char *ur_cmd_version_header(cmd_parms *cmd, void *dconf,
+                                         int argc, char *const argv[])
+{
+    ur_srv_conf *sconf = ap_get_module_config(cmd->server->module_config,
+                                              &upgrade_required_module);
+    const char *err = ur_one_arg(cmd, argc, argv, "a header name such as "
+                                 "X-Amzn-Tls-Version, or none");
+
+    if (err) {
+        return err;
+    }
+    if (!apr_cstr_casecmp(argv[0], "none")) {
+        sconf->version_header = "";
+        return NULL;
+    }
+    if ((err = ur_check_header_name(cmd, argv[0])) != NULL) {
+        return err;
+    }
+    sconf->version_header = argv[0];
     return NULL;
 }
 
@@ -911,53 +1362,82 @@ static int ur_trusted_peer(request_rec *r)
     return 0;
 }
 
-static int ur_proxy_says_https(request_rec *r)
+/*
+ * TLS as a trusted proxy reports it: only the header the admin says the
+ * proxy writes (default X-Forwarded-Proto), never another one the client
+ * could have sent through it; the version only from the header the proxy
+ * fills with it.
+ */
+static void ur_proxy_tls(request_rec *r, ur_facts *f)
 {
-    return ur_trusted_peer(r)
-           && ur_proto_https(apr_table_get(r->headers_in, "Forwarded"),
-                             apr_table_get(r->headers_in,
-                                           "X-Forwarded-Proto"));
+    const ur_srv_conf *sconf = ap_get_module_config(r->server->module_config,
+                                                    &upgrade_required_module);
+    const char *name = sconf->scheme_header ? sconf->scheme_header
+                                            : "X-Forwarded-Proto";
+
+    if (!ur_trusted_peer(r)
+        || !ur_proxy_scheme_is(apr_table_get(r->headers_in, name),
+                               !apr_cstr_casecmp(name, "Forwarded"),
+                               sconf->scheme_header ? sconf->scheme_value
+                                                    : "https")) {
+        return;
+    }
+    f->tls = UR_TLS_PROXY;
+    if (sconf->version_header && *sconf->version_header) {
+        f->tls_version = ur_proxy_tls_version(
+            apr_table_get(r->headers_in, sconf->version_header));
+    }
 }
 
-/* Would the core switch this HTTP/1.1 request to h2c (ap_select_protocol
- * is what core_upgrade_handler asks)? */
+/*
+ * Will the core switch this request to h2c?  core_upgrade_handler takes
+ * the client's own Upgrade header, parses it strictly (one bad element
+ * and it declines), and switches to what ap_select_protocol picks among
+ * those offers, where mod_http2 checks HTTP2-Settings, the request body
+ * and H2Upgrade.  A looser reading here would be a bypass: "Upgrade: H2C"
+ * or "foo/1, h2c" are declined there and served over HTTP/1.1.
+ */
 static int ur_h2c_accepted(request_rec *r)
 {
-    apr_array_header_t *offer;
+    conn_rec *c = r->connection;
+    const char *upgrade = apr_table_get(r->headers_in, "Upgrade");
+    apr_array_header_t *offers = NULL;
     const char *chosen;
 
-    if (r->connection->master || !ap_is_allowed_protocol(r->connection, r,
-                                                         r->server, "h2c")) {
+    if (c->master || !upgrade || !*upgrade
+        || !ap_find_token(r->pool, apr_table_get(r->headers_in,
+                                                 "Connection"), "upgrade")
+        || ap_parse_token_list_strict(r->pool, upgrade, &offers, 0)
+        || !offers || !offers->nelts) {
         return 0;
     }
-    offer = apr_array_make(r->pool, 1, sizeof(const char *));
-    APR_ARRAY_PUSH(offer, const char *) = "h2c";
-    chosen = ap_select_protocol(r->connection, r, r->server, offer);
-    return chosen && !strcmp(chosen, "h2c");
+    chosen = ap_select_protocol(c, r, NULL, offers);
+    return chosen && strcmp(chosen, ap_get_protocol(c))
+           && !strcmp(chosen, "h2c");
 }
 
 /* Fill the facts the scope's rules need, and nothing more. */
-static void ur_gather_facts(request_rec *r, const ur_dir_conf *conf,
+static void ur_gather_facts(request_rec *r, int families, int need_version,
                             ur_facts *f)
 {
     memset(f, 0, sizeof(*f));
     f->proto_num = r->proto_num;
-    if (conf->families & UR_FAM_TLS) {
+    if (families & UR_FAM_TLS) {
         conn_rec *c = r->connection->master ? r->connection->master
                                             : r->connection;
         if (ap_ssl_conn_is_ssl(c)) {
             f->tls = UR_TLS_DIRECT;
-            if (conf->need_tls_version) {
+            if (need_version) {
                 f->tls_version = ur_tls_version(
                     ap_ssl_var_lookup(r->pool, r->server, c, r,
                                       "SSL_PROTOCOL"));
             }
         }
-        else if (ur_proxy_says_https(r)) {
-            f->tls = UR_TLS_PROXY;
+        else {
+            ur_proxy_tls(r, f);
         }
     }
-    if (conf->families & UR_FAM_UPGRADE) {
+    if (families & UR_FAM_UPGRADE) {
         const char *upgrade = apr_table_get(r->headers_in, "Upgrade");
 
         if (r->proto_num < UR_HTTP_1_1) {
@@ -971,7 +1451,8 @@ static void ur_gather_facts(request_rec *r, const ur_dir_conf *conf,
         }
         f->is_get = r->method_number == M_GET;
         f->ws_version = apr_table_get(r->headers_in, "Sec-WebSocket-Version");
-        if ((conf->families & UR_FAM_H2C) && f->conn_upgrade
+        f->ws_key = apr_table_get(r->headers_in, "Sec-WebSocket-Key");
+        if ((families & UR_FAM_H2C) && f->conn_upgrade
             && r->proto_num < UR_HTTP_2 && ur_list_has(f->upgrade, "h2c", 3)) {
             f->h2c_accepted = ur_h2c_accepted(r);
         }
@@ -987,6 +1468,8 @@ static const char *ur_reason_text(ur_reason why)
                                    "ignored (RFC 9110 7.8)";
     case UR_WS_METHOD:      return "websocket handshake must be a GET";
     case UR_WS_VERSION:     return "Sec-WebSocket-Version is not 13";
+    case UR_WS_KEY:         return "Sec-WebSocket-Key is missing or not "
+                                   "16 bytes of base64";
     case UR_NO_TLS:         return "plaintext connection";
     case UR_TLS_OLD:        return "TLS version too old";
     case UR_TLS_UNPROVEN:   return "TLS only reported by a proxy, its "
@@ -1075,6 +1558,70 @@ static const char *ur_inert_url(apr_pool_t *p, const char *s)
     return out;
 }
 
+/*
+ * The host name as it may appear in a body: under "HttpProtocolOptions
+ * Unsafe" a Host header can carry control bytes, quotes or bytes that
+ * are not UTF-8.  Anything but letters, digits and "-._:" is
+ * percent-encoded (RFC 3986 §3.2.2 allows that in a reg-name), so the
+ * host is plain ASCII and inert in HTML, JSON and text alike.
+ */
+static const char *ur_inert_host(apr_pool_t *p, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *q;
+    char *out, *o;
+
+    for (q = s; *q; q++) {
+        if (!apr_isalnum(*q) && !strchr("-._:", *q)) {
+            break;
+        }
+    }
+    if (!*q) {
+        return s;
+    }
+    o = out = apr_palloc(p, strlen(s) * 3 + 1);
+    for (q = s; *q; q++) {
+        unsigned char c = (unsigned char)*q;
+        if (apr_isalnum(c) || strchr("-._:", c)) {
+            *o++ = (char)c;
+        }
+        else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* ap_psignature, with the server name made inert: under
+ * UseCanonicalName Off it is the client's Host. */
+static const char *ur_signature(request_rec *r)
+{
+    core_dir_config *conf = ap_get_core_module_config(r->per_dir_config);
+    const char *name;
+
+    if (conf->server_signature == srv_sig_off
+        || conf->server_signature == srv_sig_unset) {
+        return "";
+    }
+    name = ur_escape_html(r->pool, ur_inert_host(r->pool,
+                                                 ap_get_server_name(r)));
+    if (conf->server_signature == srv_sig_withmail) {
+        return apr_psprintf(r->pool, "<hr>\n<address>%s Server at <a "
+                            "href=\"%s%s\">%s</a> Port %u</address>\n",
+                            ap_get_server_banner(),
+                            ap_is_url(r->server->server_admin)
+                            ? "" : "mailto:",
+                            ur_escape_html(r->pool, r->server->server_admin),
+                            name, (unsigned)ap_get_server_port(r));
+    }
+    return apr_psprintf(r->pool, "<hr>\n<address>%s Server at %s Port "
+                        "%u</address>\n", ap_get_server_banner(), name,
+                        (unsigned)ap_get_server_port(r));
+}
+
 /* One sentence per alternative of a rule: what the client should do.
  * name: the host as it goes in a URL; host: the same with a non-default
  * port; target: the escaped path and query. */
@@ -1090,7 +1637,7 @@ static const char *ur_advice(request_rec *r, const ur_token *t,
                            ? "wss://" : "ws://", host, target,
                            "')).", NULL);
     case UR_FAM_TLS:
-        if (f->tls == UR_TLS_DIRECT && t->tls_min) {
+        if (t->tls_min && (f->tls == UR_TLS_DIRECT || f->tls_version)) {
             return apr_psprintf(r->pool, "This connection uses an older TLS "
                                 "version: reconnect over https://%s%s with "
                                 "TLS 1.%d or newer.", name, target,
@@ -1129,7 +1676,7 @@ static const char *ur_advice(request_rec *r, const ur_token *t,
  */
 static void ur_set_body(request_rec *r, ur_state *st)
 {
-    const ur_dir_conf *conf = st->conf;
+    const ur_set *conf = st->conf;
     const ur_facts *f = &st->f;
     const char *name, *host, *target, *body, *sep;
     int i, k, port = ap_get_server_port(r);
@@ -1138,7 +1685,8 @@ static void ur_set_body(request_rec *r, ur_state *st)
     st->own_body = 1;
     st->body = ur_negotiate(apr_table_get(r->headers_in, "Accept"));
 
-    name = r->hostname ? r->hostname : r->server->server_hostname;
+    name = ur_inert_host(r->pool, r->hostname ? r->hostname
+                                              : r->server->server_hostname);
     if (ap_strchr_c(name, ':')) {
         /* an IPv6 literal goes back into brackets in a URL */
         name = apr_pstrcat(r->pool, "[", name, "]", NULL);
@@ -1209,9 +1757,8 @@ static void ur_set_body(request_rec *r, ur_state *st)
                                               APR_ARRAY_IDX(parts, i, char *)),
                                "</li>\n", NULL);
         }
-        body = apr_pstrcat(r->pool, body, "</ul>\n",
-                           ap_psignature("<hr>\n", r), "</body></html>\n",
-                           NULL);
+        body = apr_pstrcat(r->pool, body, "</ul>\n", ur_signature(r),
+                           "</body></html>\n", NULL);
         break;
     }
     ap_custom_response(r, HTTP_UPGRADE_REQUIRED, body);
@@ -1263,6 +1810,26 @@ static void ur_assert_headers(request_rec *r, const ur_state *st,
     }
 }
 
+/* Our body unless an ErrorDocument 426 applies, and our headers. */
+static void ur_prepare_response(request_rec *r, ur_state *st)
+{
+    const char *custom = ap_response_code_string(r, ap_index_of_response(
+                                                     HTTP_UPGRADE_REQUIRED));
+
+    if (!custom) {
+        ur_set_body(r, st);
+    }
+    else if (ap_is_url(custom)) {
+        /* the configuration itself was warned about at startup (UR00004) */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00003)
+                      "ErrorDocument 426 for %s is a remote URL (%s): "
+                      "httpd answers 302 instead of 426, and the client "
+                      "never sees Upgrade; use a local path",
+                      ap_escape_logitem(r->pool, r->uri), custom);
+    }
+    ur_assert_headers(r, st, r->err_headers_out);
+}
+
 /* Our state, if r or a request it was redirected from got our 426. */
 static ur_state *ur_find_state(request_rec *r)
 {
@@ -1277,51 +1844,156 @@ static ur_state *ur_find_state(request_rec *r)
 }
 
 /*
+ * Is r (or the request r is a subrequest of) the ErrorDocument request
+ * that serves our own 426?  ap_die redirects with the error's status
+ * and r->prev pointing at the refused request.  Serving the error page
+ * must never fail with a second 426; any other internal redirect
+ * (mod_rewrite, an ErrorDocument of another status) is evaluated.
+ */
+static int ur_serves_our_426(request_rec *r)
+{
+    while (r->main) {
+        r = r->main;
+    }
+    return r->prev && r->status == HTTP_UPGRADE_REQUIRED
+           && r->prev->status == HTTP_UPGRADE_REQUIRED
+           && ur_find_state(r->prev);
+}
+
+/*
+ * Log and export a refusal once: at the decision for a main request, or
+ * when a main request answers the 426 one of its subrequests got (the
+ * client sees that one; the subrequest itself is only traced).
+ */
+static void ur_note_refusal(request_rec *r, ur_state *st)
+{
+    const ur_rule *rule = &st->conf->rules[st->v.first];
+
+    if (st->noted) {
+        return;
+    }
+    st->noted = 1;
+    /* for LogFormat %{UPGRADE_REQUIRED}e / %{upgrade-required}n,
+     * CustomLog env=, mod_headers and CGI scripts */
+    apr_table_setn(r->subprocess_env, UR_ENV_NAME, rule->text);
+    apr_table_setn(r->notes, UR_NOTE_NAME, rule->text);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00001)
+                  "426 Upgrade Required: unmet requirement '%s' (%s:%u): "
+                  "%s%s%s", rule->text, rule->file, rule->line,
+                  ur_reason_text(st->v.reason),
+                  st->via_sub ? ", in the subrequest for " : "",
+                  st->via_sub ? ap_escape_logitem(r->pool, st->sub_uri) : "");
+    /* A refused upgrade attempt may be followed by bytes of the next
+     * protocol (a ClientHello, websocket frames): never parse them as
+     * HTTP.  This also skips reading the request body. */
+    if (!st->http2 && apr_table_get(r->headers_in, "Upgrade")) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+}
+
+/* The first set of requirements a request fails in enforce mode, else
+ * the first it fails in report mode, else NULL (all met). */
+static const ur_set *ur_decide(const ur_dir_conf *conf, const ur_facts *f,
+                               ur_verdict *v)
+{
+    const ur_set *sets[2], *reported = NULL;
+    ur_verdict rv;
+    int i;
+
+    sets[0] = &conf->own;
+    sets[1] = &conf->extra;
+    for (i = 0; i < 2; i++) {
+        if (!sets[i]->nrules || ur_evaluate(sets[i], f, v) == UR_OK) {
+            continue;
+        }
+        if (sets[i]->mode != UR_MODE_REPORT) {
+            return sets[i];
+        }
+        if (!reported) {
+            reported = sets[i];
+            rv = *v;
+        }
+    }
+    if (reported) {
+        *v = rv;
+    }
+    return reported;
+}
+
+/*
  * The decision (SPEC §3): after the per-directory merge and before
- * authentication.  Runs for every request, so the no-rule path is a
- * pointer test and returns without allocating.
+ * authentication.  Runs for every request, subrequests included (mod_dir's
+ * index lookup, MultiViews, SSI #include virtual reach files through
+ * them, and httpd's own Require covers them), so the no-rule path is two
+ * integer tests and returns without allocating.
  */
 static int ur_post_perdir(request_rec *r)
 {
     const ur_dir_conf *conf = ap_get_module_config(r->per_dir_config,
                                                    &upgrade_required_module);
+    const ur_set *set;
     const ur_rule *rule;
+    request_rec *top;
     ur_facts f;
     ur_verdict v;
     ur_state *st;
-    const char *custom;
 
-    if (!conf->nrules) {
+    if (!conf->own.nrules && !conf->extra.nrules) {
         return DECLINED;
     }
-    if (r->main) {
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE3, 0, r,
-                      "upgrade_required: subrequest, not evaluated");
-        return DECLINED;
-    }
-    if (r->prev && ur_find_state(r->prev)) {
-        /* serving the ErrorDocument of our own 426: never refuse it */
+    if (ur_serves_our_426(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
                       "upgrade_required: error document of a 426, "
-                      "not evaluated");
+                      "not evaluated: %s", r->uri);
         return DECLINED;
     }
 
-    ur_gather_facts(r, conf, &f);
-    if (ur_evaluate(conf, &f, &v) == UR_OK) {
+    /* A subrequest says "GET INCLUDED" with no protocol version of its
+     * own: the facts are those of the request the client sent. */
+    for (top = r; top->main; top = top->main)
+        ;
+    ur_gather_facts(top, conf->own.families | conf->extra.families,
+                    conf->own.need_tls_version | conf->extra.need_tls_version,
+                    &f);
+    if ((set = ur_decide(conf, &f, &v)) == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
-                      "upgrade_required: all %d requirement(s) met",
-                      conf->nrules);
+                      "upgrade_required: all %d requirement(s) met: %s",
+                      conf->own.nrules + conf->extra.nrules, r->uri);
         return DECLINED;
     }
-    rule = &conf->rules[v.first];
+    rule = &set->rules[v.first];
 
-    /* for LogFormat %{UPGRADE_REQUIRED}e / %{upgrade-required}n,
-     * CustomLog env=, mod_headers and CGI scripts */
-    apr_table_setn(r->subprocess_env, UR_ENV_NAME, rule->text);
-    apr_table_setn(r->notes, UR_NOTE_NAME, rule->text);
+    if (r->main) {
+        /* A subrequest: never served, included or redirected into, and
+         * only traced; the main request answers for the client. */
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                      "upgrade_required: subrequest %s: unmet requirement "
+                      "'%s' (%s:%u): %s%s", r->uri, rule->text, rule->file,
+                      rule->line, ur_reason_text(v.reason),
+                      set->mode == UR_MODE_REPORT ? " (report mode)" : "");
+        if (set->mode == UR_MODE_REPORT) {
+            return DECLINED;
+        }
+        if (!ap_get_module_config(top->request_config,
+                                  &upgrade_required_module)) {
+            /* if the main request ends in this 426 (mod_dir does so when
+             * no other index is found), it carries our headers and body */
+            st = apr_pcalloc(top->pool, sizeof(*st));
+            st->conf = set;
+            st->v = v;
+            st->f = f;
+            st->http2 = top->proto_num >= UR_HTTP_2;
+            st->via_sub = 1;
+            st->sub_uri = apr_pstrdup(top->pool, r->uri);
+            ap_set_module_config(top->request_config,
+                                 &upgrade_required_module, st);
+        }
+        return HTTP_UPGRADE_REQUIRED;
+    }
 
-    if (conf->mode == UR_MODE_REPORT) {
+    if (set->mode == UR_MODE_REPORT) {
+        apr_table_setn(r->subprocess_env, UR_ENV_NAME, rule->text);
+        apr_table_setn(r->notes, UR_NOTE_NAME, rule->text);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00002)
                       "report mode, would answer 426: unmet requirement "
                       "'%s' (%s:%u): %s", rule->text, rule->file, rule->line,
@@ -1331,37 +2003,13 @@ static int ur_post_perdir(request_rec *r)
 
     /* what the body, the filter and the ErrorDocument request need */
     st = apr_pcalloc(r->pool, sizeof(*st));
-    st->conf = conf;
+    st->conf = set;
     st->v = v;
     st->f = f;
     st->http2 = r->proto_num >= UR_HTTP_2;
     ap_set_module_config(r->request_config, &upgrade_required_module, st);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00001)
-                  "426 Upgrade Required: unmet requirement '%s' (%s:%u): %s",
-                  rule->text, rule->file, rule->line,
-                  ur_reason_text(v.reason));
-
-    custom = ap_response_code_string(r,
-                                     ap_index_of_response(
-                                         HTTP_UPGRADE_REQUIRED));
-    if (!custom) {
-        ur_set_body(r, st);
-    }
-    else if (ap_is_url(custom)) {
-        /* the configuration itself was warned about at startup (UR00004) */
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00003)
-                      "ErrorDocument 426 for %s is a remote URL (%s): "
-                      "httpd answers 302 instead of 426, and the client "
-                      "never sees Upgrade; use a local path", r->uri, custom);
-    }
-    ur_assert_headers(r, st, r->err_headers_out);
-
-    /* A refused upgrade attempt may be followed by bytes of the next
-     * protocol (a ClientHello, websocket frames): never parse them as
-     * HTTP.  This also skips reading the request body. */
-    if (!st->http2 && apr_table_get(r->headers_in, "Upgrade")) {
-        r->connection->keepalive = AP_CONN_CLOSE;
-    }
+    ur_note_refusal(r, st);
+    ur_prepare_response(r, st);
     return HTTP_UPGRADE_REQUIRED;
 }
 
@@ -1457,10 +2105,12 @@ static void ur_insert_error_filter(request_rec *r)
     if (!st || r->status != HTTP_UPGRADE_REQUIRED) {
         return;
     }
+    /* the 426 of a subrequest that this request answers with */
+    ur_note_refusal(r, st);
     if (!st->own_body) {
         custom = ap_response_code_string(r, ap_index_of_response(
                                                 HTTP_UPGRADE_REQUIRED));
-        if (custom && custom[0] == '/') {
+        if (!custom || custom[0] == '/') {
             ur_set_body(r, st);
         }
     }
@@ -1472,13 +2122,13 @@ static void ur_insert_filter(request_rec *r)
 {
     ur_state *st;
 
-    if (!r->prev || r->main) {
+    if (!r->prev || r->main || r->status != HTTP_UPGRADE_REQUIRED) {
         return;
     }
-    st = ur_find_state(r->prev);
-    if (st && r->status == HTTP_UPGRADE_REQUIRED) {
+    if ((st = ur_find_state(r->prev)) != NULL) {
         const char *text = st->conf->rules[st->v.first].text;
 
+        ur_note_refusal(r->prev, st);
         /* the access log and the error page's CGI see this request */
         apr_table_setn(r->subprocess_env, UR_ENV_NAME, text);
         apr_table_setn(r->notes, UR_NOTE_NAME, text);
@@ -1497,13 +2147,29 @@ static const command_rec ur_cmds[] = {
                       "requirement (websocket, TLS, TLS/1.0..TLS/1.3, "
                       "HTTP/1.1, HTTP/2, h2c, other upgrade tokens), or "
                       "'off'"),
-    AP_INIT_TAKE1("UpgradeRequireMode", ur_cmd_mode, NULL,
-                  RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
-                  "'enforce' (answer 426) or 'report' (serve, log, export)"),
-    AP_INIT_ITERATE("UpgradeRequireTrustedProxy", ur_cmd_proxy, NULL,
-                    RSRC_CONF | ACCESS_CONF | OR_ALL,
-                    "addresses or networks of TLS-terminating proxies whose "
-                    "Forwarded / X-Forwarded-Proto headers are believed"),
+    AP_INIT_TAKE_ARGV("UpgradeRequireMode", ur_cmd_mode, NULL,
+                      RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
+                      "'enforce' (answer 426) or 'report' (serve, log, "
+                      "export)"),
+    /* not OR_AUTHCFG: httpd itself refuses it in .htaccess */
+    AP_INIT_TAKE_ARGV("UpgradeRequireLock", ur_cmd_lock, NULL,
+                      RSRC_CONF | ACCESS_CONF,
+                      "'on': .htaccess files can add requirements here, "
+                      "never remove, replace or report on these"),
+    /* trust is a property of the server's network, not of a path */
+    AP_INIT_TAKE_ARGV("UpgradeRequireTrustedProxy", ur_cmd_proxy, NULL,
+                      RSRC_CONF,
+                      "addresses or networks of TLS-terminating proxies "
+                      "whose scheme header is believed"),
+    AP_INIT_TAKE_ARGV("UpgradeRequireProxySchemeHeader",
+                      ur_cmd_scheme_header, NULL, RSRC_CONF,
+                      "the header trusted proxies write with the client's "
+                      "scheme, and the value meaning TLS (default "
+                      "X-Forwarded-Proto https)"),
+    AP_INIT_TAKE_ARGV("UpgradeRequireProxyTLSVersionHeader",
+                      ur_cmd_version_header, NULL, RSRC_CONF,
+                      "the header trusted proxies write with the "
+                      "negotiated TLS version (TLSv1.2), or 'none'"),
     { NULL }
 };
 

@@ -1,6 +1,7 @@
 # Deployment realities: report mode serves and logs, the exports reach the
-# access log, CGI and mod_headers, trusted proxies vouch for TLS (never for
-# its version), untrusted and mod_remoteip-rewritten peers do not, and
+# access log, CGI and mod_headers, trusted proxies vouch for TLS through the
+# one header they write (and for its version only through the header that
+# carries it), untrusted and mod_remoteip-rewritten peers do not, and
 # mod_cache's quick handler answers before any per-directory rule.
 use strict;
 use warnings FATAL => 'all';
@@ -10,7 +11,7 @@ use Apache::Test qw(-withtestmore);
 use URTest qw(t_vars error_log_size error_log_since);
 use URReq qw(req);
 
-plan tests => 29;
+plan tests => 50;
 Test::More->builder->failure_output(\*STDERR);
 
 my $logs = t_vars()->{t_logs};
@@ -62,24 +63,55 @@ like $o, qr{/multi/.*/alt/.*/ed-static/}s, 'CustomLog env=UPGRADE_REQUIRED gets 
 unlike $o, qr{/index\.html}, '...and not the others';
 
 # ---- trusted proxies ----------------------------------------------------
+# Only the header the proxy writes counts (default X-Forwarded-Proto), and
+# only its last element: what the proxy next to us overwrote or appended.
+my $xfp = 'X-Forwarded-Proto';
 my @proxy = (
-    # label, from, headers, path, status
-    [ 'trusted, X-Forwarded-Proto: https', '127.0.0.2', [ 'X-Forwarded-Proto' => 'https' ], '/tls-any/', 200 ],
-    [ 'trusted, Forwarded proto=https', '127.0.0.2', [ Forwarded => 'for=192.0.2.1;proto=https' ], '/tls-any/', 200 ],
-    [ 'trusted, Forwarded quoted', '127.0.0.2', [ Forwarded => 'for="[2001:db8::1]";proto="https"' ], '/tls-any/', 200 ],
-    [ 'trusted, last Forwarded hop says http', '127.0.0.2', [ Forwarded => 'proto=https, for=10.1.1.1;proto=http' ], '/tls-any/', 426 ],
-    [ 'trusted, X-Forwarded-Proto: http', '127.0.0.2', [ 'X-Forwarded-Proto' => 'http' ], '/tls-any/', 426 ],
-    [ 'trusted, no header', '127.0.0.2', [], '/tls-any/', 426 ],
-    [ 'trusted, https but TLS/1.2 asked', '127.0.0.2', [ 'X-Forwarded-Proto' => 'https' ], '/tls12/', 426 ],
-    [ 'untrusted peer spoofing X-Forwarded-Proto', '127.0.0.1', [ 'X-Forwarded-Proto' => 'https' ], '/tls-any/', 426 ],
-    [ 'untrusted peer spoofing Forwarded', '127.0.0.1', [ Forwarded => 'proto=https' ], '/tls-any/', 426 ],
-    [ 'untrusted peer, mod_remoteip says 127.0.0.2', '127.0.0.1', [ 'X-Real-IP' => '127.0.0.2', 'X-Forwarded-Proto' => 'https' ], '/tls-any/', 426 ],
+    # label, from, vhost, headers, path, status
+    [ "trusted, $xfp: https", '127.0.0.2', undef, [ $xfp => 'https' ], '/tls-any/', 200 ],
+    [ "trusted, $xfp: HTTPS", '127.0.0.2', undef, [ $xfp => 'HTTPS' ], '/tls-any/', 200 ],
+    [ "trusted, $xfp: http", '127.0.0.2', undef, [ $xfp => 'http' ], '/tls-any/', 426 ],
+    [ 'trusted, no header', '127.0.0.2', undef, [], '/tls-any/', 426 ],
+    [ "trusted, client's https before the proxy's appended http", '127.0.0.2', undef, [ $xfp => 'https, http' ], '/tls-any/', 426 ],
+    [ 'trusted, Forwarded is not the configured header', '127.0.0.2', undef, [ Forwarded => 'for=192.0.2.1;proto=https' ], '/tls-any/', 426 ],
+    [ "proxy writes $xfp: http, client adds Forwarded: proto=https", '127.0.0.2', undef, [ $xfp => 'http', Forwarded => 'proto=https' ], '/tls-any/', 426 ],
+    [ 'trusted, https but TLS/1.2 asked (no version header configured)', '127.0.0.2', undef, [ $xfp => 'https', 'X-Amzn-Tls-Version' => 'TLSv1.3' ], '/tls12/', 426 ],
+    [ "untrusted peer spoofing $xfp", '127.0.0.1', undef, [ $xfp => 'https' ], '/tls-any/', 426 ],
+    [ 'untrusted peer spoofing Forwarded', '127.0.0.1', undef, [ Forwarded => 'proto=https' ], '/tls-any/', 426 ],
+    [ 'untrusted peer, mod_remoteip says 127.0.0.2', '127.0.0.1', undef, [ 'X-Real-IP' => '127.0.0.2', $xfp => 'https' ], '/tls-any/', 426 ],
+    # an AWS ALB: X-Forwarded-Proto plus X-Amzn-Tls-Version
+    [ 'ALB: TLSv1.2 meets TLS/1.2', '127.0.0.2', 'ur_alb', [ $xfp => 'https', 'X-Amzn-Tls-Version' => 'TLSv1.2' ], '/tls12/', 200 ],
+    [ 'ALB: TLSv1.3 meets TLS/1.2', '127.0.0.2', 'ur_alb', [ $xfp => 'https', 'X-Amzn-Tls-Version' => 'TLSv1.3' ], '/tls12/', 200 ],
+    [ 'ALB: TLSv1.3 meets TLS/1.3', '127.0.0.2', 'ur_alb', [ $xfp => 'https', 'X-Amzn-Tls-Version' => 'TLSv1.3' ], '/tls13/', 200 ],
+    [ 'ALB: TLSv1.2 is too old for TLS/1.3', '127.0.0.2', 'ur_alb', [ $xfp => 'https', 'X-Amzn-Tls-Version' => 'TLSv1.2' ], '/tls13/', 426 ],
+    [ 'ALB: TLSv1 is too old for TLS/1.2', '127.0.0.2', 'ur_alb', [ $xfp => 'https', 'X-Amzn-Tls-Version' => 'TLSv1' ], '/tls12/', 426 ],
+    [ 'ALB: garbage version', '127.0.0.2', 'ur_alb', [ $xfp => 'https', 'X-Amzn-Tls-Version' => 'TLSv9<script>' ], '/tls12/', 426 ],
+    [ 'ALB: no version header', '127.0.0.2', 'ur_alb', [ $xfp => 'https' ], '/tls12/', 426 ],
+    [ 'ALB: a version without https', '127.0.0.2', 'ur_alb', [ $xfp => 'http', 'X-Amzn-Tls-Version' => 'TLSv1.3' ], '/tls12/', 426 ],
+    [ 'ALB: any TLS', '127.0.0.2', 'ur_alb', [ $xfp => 'https', 'X-Amzn-Tls-Version' => 'TLSv1' ], '/tls-any/', 200 ],
+    [ 'ALB: untrusted peer sending both headers', '127.0.0.1', 'ur_alb', [ $xfp => 'https', 'X-Amzn-Tls-Version' => 'TLSv1.3' ], '/tls12/', 426 ],
+    # RFC 7239 Forwarded as the configured header, HAProxy-style version
+    [ 'Forwarded proto=https', '127.0.0.2', 'ur_fwd', [ Forwarded => 'for=192.0.2.1;proto=https' ], '/tls-any/', 200 ],
+    [ 'Forwarded quoted', '127.0.0.2', 'ur_fwd', [ Forwarded => 'for="[2001:db8::1]";proto="https"' ], '/tls-any/', 200 ],
+    [ 'Forwarded: last hop says http', '127.0.0.2', 'ur_fwd', [ Forwarded => 'proto=https, for=10.1.1.1;proto=http' ], '/tls-any/', 426 ],
+    [ "Forwarded vhost ignores $xfp", '127.0.0.2', 'ur_fwd', [ $xfp => 'https' ], '/tls-any/', 426 ],
+    [ 'Forwarded + X-TLS-Version: TLSv1.3', '127.0.0.2', 'ur_fwd', [ Forwarded => 'proto=https', 'X-TLS-Version' => 'TLSv1.3' ], '/tls13/', 200 ],
+    [ 'Forwarded + X-Amzn-Tls-Version is not the configured one', '127.0.0.2', 'ur_fwd', [ Forwarded => 'proto=https', 'X-Amzn-Tls-Version' => 'TLSv1.3' ], '/tls13/', 426 ],
+    # X-Forwarded-Ssl: on, a vhost trusting another address
+    [ 'X-Forwarded-Ssl: on from its proxy', '127.0.0.3', 'ur_xssl', [ 'X-Forwarded-Ssl' => 'on' ], '/tls-any/', 200 ],
+    [ 'X-Forwarded-Ssl: off', '127.0.0.3', 'ur_xssl', [ 'X-Forwarded-Ssl' => 'off' ], '/tls-any/', 426 ],
+    [ "the main server's proxy is not trusted there", '127.0.0.2', 'ur_xssl', [ 'X-Forwarded-Ssl' => 'on' ], '/tls-any/', 426 ],
 );
 for my $p (@proxy) {
-    my ($label, $from, $headers, $path, $status) = @$p;
-    my $r = req(GET => $path, from => $from, headers => $headers);
+    my ($label, $from, $vhost, $headers, $path, $status) = @$p;
+    my $r = req(GET => $path, from => $from, headers => $headers,
+                $vhost ? (vhost => $vhost) : ());
     is $r->{status}, $status, "$label -> $status";
 }
+$r = req(GET => '/tls12/', from => '127.0.0.2', vhost => 'ur_alb',
+         headers => [ $xfp => 'https', 'X-Amzn-Tls-Version' => 'TLSv1' ]);
+like $r->{body}, qr/older TLS version: reconnect over https:.* with TLS 1\.2 or newer/,
+    'a version the proxy reported: the body says it is too old';
 $r = req(GET => '/tls12/', from => '127.0.0.2', headers => [ 'X-Forwarded-Proto' => 'https' ]);
 like $r->{body}, qr/TLS 1\.2 or newer is required, and the TLS version of a connection made through a proxy cannot be checked here/,
     'the body says why a versioned TLS token cannot be proven through a proxy';

@@ -2,8 +2,9 @@
  *
  * libFuzzer target for everything in mod_upgrade_required's pure core that
  * reads client-controlled bytes: the header list scanner (Upgrade,
- * Connection, Sec-WebSocket-Version), Accept negotiation, the Forwarded and
- * X-Forwarded-Proto parsers, the SSL_PROTOCOL parser, and the policy
+ * Connection, Sec-WebSocket-Version), Accept negotiation, the proxy scheme
+ * parsers (Forwarded or a plain header), the proxy TLS version parser, the
+ * Sec-WebSocket-Key check, the SSL_PROTOCOL parser, and the policy
  * itself with the input as the Upgrade/Connection values; plus the token
  * compiler, which reads .htaccess text.  Build and run: make fuzz.
  */
@@ -14,7 +15,7 @@
 
 static apr_pool_t *pool;       /* the compiled rules */
 static apr_pool_t *scratch;    /* one input's allocations */
-static ur_dir_conf conf;
+static ur_set conf;
 static ur_rule rules[3];
 
 static void setup(void)
@@ -54,8 +55,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ur_list_has(s, "upgrade", 7);
     ur_list_has(s, "13", 2);
     ur_negotiate(s);
-    ur_proto_https(s, NULL);
-    ur_proto_https(NULL, s);
+    ur_proxy_scheme_is(s, 1, "https");
+    ur_proxy_scheme_is(s, 0, "https");
+    ur_proxy_tls_version(s);
+    ur_ws_key_ok(s);
     ur_tls_version(s);
 
     memset(&f, 0, sizeof(f));
@@ -63,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     f.upgrade = s;
     f.conn_upgrade = ur_list_has(half, "upgrade", 7);
     f.ws_version = half;
+    f.ws_key = half;
     f.is_get = size & 1;
     ur_evaluate(&conf, &f, &v);
     if (v.first >= conf.nrules || (v.first < 0 && v.unmet)) {

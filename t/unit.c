@@ -176,6 +176,33 @@ static const struct {
     { "foo", UR_FAM_OTHER, 0, 0, NULL },
     { "foo/1.0", UR_FAM_OTHER, 0, 0, NULL },
     { "IRC/6.9", UR_FAM_OTHER, 0, 0, NULL },
+    { "tcp", UR_FAM_OTHER, 0, 0, NULL },
+    { "smtp/2", UR_FAM_OTHER, 0, 0, NULL },
+    { "h2c-14", 0, 0, 0, "did you mean 'h2c'?" },
+    /* near-misses of the known names are refused, with the right one */
+    { "TSL", 0, 0, 0, "did you mean 'TLS'?" },
+    { "TSL/1.2", 0, 0, 0, "did you mean 'TLS/1.2'?" },
+    { "websockets", 0, 0, 0, "did you mean 'websocket'?" },
+    { "web-socket", 0, 0, 0, "did you mean 'websocket'?" },
+    { "Websokcet", 0, 0, 0, "did you mean 'websocket'?" },
+    { "TLSv1.2", 0, 0, 0, "did you mean 'TLS/1.2'?" },
+    { "TLSv1", 0, 0, 0, "did you mean 'TLS/1.0'?" },
+    { "TLS1.2", 0, 0, 0, "did you mean 'TLS/1.2'?" },
+    { "tlsv1_3", 0, 0, 0, "did you mean 'TLS/1.3'?" },
+    { "TLS13", 0, 0, 0, "did you mean 'TLS/1.3'?" },
+    { "TLSv2", 0, 0, 0, "did you mean 'TLS'?" },
+    { "SSLv3", 0, 0, 0, "did you mean 'TLS'?" },
+    { "websocket/13", 0, 0, 0, "Sec-WebSocket-Version: 13" },
+    { "h2c/1", 0, 0, 0, "did you mean 'h2c'?" },
+    { "http2", 0, 0, 0, "did you mean 'HTTP/2'?" },
+    { "HTTP2", 0, 0, 0, "did you mean 'HTTP/2'?" },
+    { "HTTP-1.1", 0, 0, 0, "did you mean 'HTTP/1.1'?" },
+    { "htp", 0, 0, 0, "did you mean 'HTTP/1.1' or 'HTTP/2'?" },
+    { "https", 0, 0, 0, "did you mean 'TLS'?" },
+    { "ssl", 0, 0, 0, "did you mean 'TLS'?" },
+    { "ws", 0, 0, 0, "did you mean 'websocket'?" },
+    { "wss", 0, 0, 0, "on two lines" },
+    { "h3", 0, 0, 0, "cannot serve HTTP/3" },
     { "", 0, 0, 0, "invalid protocol token" },
     { "/1.0", 0, 0, 0, "invalid protocol token" },
     { "foo/", 0, 0, 0, "invalid protocol token" },
@@ -324,7 +351,16 @@ static const struct {
     { "foo/2", 1001, 0, 0, "foo/2", "upgrade", 0, NULL, 0, UR_OK, -1, 0, 0 },
     { "foo/2", 1001, 0, 0, "foo/3", "upgrade", 0, NULL, 0,
       UR_NO_UPGRADE, 0, 1, 0 },
-    { "foo", 1001, 0, 0, "bar, FOO", "upgrade", 0, NULL, 0, UR_OK, -1, 0, 0 },
+    { "foo", 1001, 0, 0, "FOO", "upgrade", 0, NULL, 0, UR_OK, -1, 0, 0 },
+    /* the whole value, as mod_proxy compares it: a list never matches */
+    { "foo", 1001, 0, 0, "bar, foo", "upgrade", 0, NULL, 0,
+      UR_NO_UPGRADE, 0, 1, 0 },
+    { "websocket", 1001, 0, 0, "foo, websocket", "Upgrade", 1, "13", 0,
+      UR_NO_UPGRADE, 0, 1, 0 },
+    { "websocket", 1001, 0, 0, "websocket, websocket", "Upgrade", 1, "13",
+      0, UR_NO_UPGRADE, 0, 1, 0 },
+    { "websocket", 1001, 0, 0, "websocket", "Upgrade", 1, "13, 8", 0,
+      UR_WS_VERSION, 0, 1, 1 },
     { "foo", 1000, 0, 0, "foo", "upgrade", 0, NULL, 0,
       UR_HTTP10_UPGRADE, 0, 1, 0 },
     /* alternatives and several lines */
@@ -351,7 +387,7 @@ static void test_policy(apr_pool_t *p)
 
     for (i = 0; i < sizeof(pol_cases) / sizeof(pol_cases[0]); i++) {
         ur_rule rules[8];
-        ur_dir_conf conf;
+        ur_set conf;
         ur_facts f;
         ur_verdict v;
         char *lines = apr_pstrdup(p, pol_cases[i].rules), *line, *last;
@@ -392,6 +428,7 @@ static void test_policy(apr_pool_t *p)
         }
         f.is_get = pol_cases[i].get;
         f.ws_version = pol_cases[i].wsver;
+        f.ws_key = "dGhlIHNhbXBsZSBub25jZQ==";
         f.h2c_accepted = pol_cases[i].h2c_ok;
 
         got = ur_evaluate(&conf, &f, &v);
@@ -409,33 +446,79 @@ static void test_policy(apr_pool_t *p)
     }
 }
 
+/* ---------------- WebSocket keys (RFC 6455 4.1) ---------------- */
+
+static const struct {
+    const char *key;
+    int expect;
+} key_cases[] = {
+    { "dGhlIHNhbXBsZSBub25jZQ==", 1 },
+    { "AAAAAAAAAAAAAAAAAAAAAA==", 1 },
+    { "+/+/+/+/+/+/+/+/+/+/+w==", 1 },
+    { NULL, 0 },
+    { "", 0 },
+    { "dGhlIHNhbXBsZSBub25jZQ=", 0 },            /* 23 characters */
+    { "dGhlIHNhbXBsZSBub25jZQ===", 0 },          /* 25 */
+    { "dGhlIHNhbXBsZSBub25jZ===", 0 },           /* 15 bytes */
+    { "dGhlIHNhbXBsZSBub25jZQAB", 0 },           /* 18 bytes */
+    { "dGhlIHNhbXBsZSBub2*jZQ==", 0 },           /* not base64 */
+    { "dGhlIHNhbXBsZSBub25jZQ==, AAAAAAAAAAAAAAAAAAAAAA==", 0 },
+};
+
+static void test_ws_key(apr_pool_t *p)
+{
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(key_cases) / sizeof(key_cases[0]); i++) {
+        ok(ur_ws_key_ok(key_cases[i].key) == key_cases[i].expect,
+           "ws_key_ok", apr_psprintf(p, "'%s' -> %d", key_cases[i].key
+                                     ? key_cases[i].key : "(none)",
+                                     key_cases[i].expect));
+    }
+}
+
 /* ---------------- proxy headers, TLS version strings ---------------- */
 
 static const struct {
-    const char *forwarded, *xfp;
+    const char *value;
+    int forwarded;
+    const char *want;
     int expect;
 } fwd_cases[] = {
-    { "proto=https", NULL, 1 },
-    { "for=192.0.2.60;proto=https;by=203.0.113.43", NULL, 1 },
-    { "for=192.0.2.60;proto=\"https\"", NULL, 1 },
-    { "PROTO=HTTPS", NULL, 1 },
-    { "proto=http", NULL, 0 },
-    { "proto=https, for=10.0.0.1;proto=http", NULL, 0 },
-    { "for=10.0.0.1;proto=http, proto=https", NULL, 1 },
-    { "for=\"[2001:db8::1];proto=https\";proto=http", NULL, 0 },
-    { "for=\"a;b\", proto=https", NULL, 1 },
-    { "proto=httpsx", NULL, 0 },
-    { "", NULL, 0 },
-    { ",,,", NULL, 0 },
-    { "proto=", NULL, 0 },
-    { "proto=\"", NULL, 0 },
-    { "for=1.2.3.4", "https", 0 },
-    { NULL, "https", 1 },
-    { NULL, "http, https", 1 },
-    { NULL, "https, http", 0 },
-    { NULL, "HTTPS", 1 },
-    { NULL, "", 0 },
-    { NULL, NULL, 0 },
+    { "proto=https", 1, "https", 1 },
+    { "for=192.0.2.60;proto=https;by=203.0.113.43", 1, "https", 1 },
+    { "for=192.0.2.60;proto=\"https\"", 1, "https", 1 },
+    { "PROTO=HTTPS", 1, "https", 1 },
+    { "proto=http", 1, "https", 0 },
+    { "proto=https, for=10.0.0.1;proto=http", 1, "https", 0 },
+    { "for=10.0.0.1;proto=http, proto=https", 1, "https", 1 },
+    { "for=\"[2001:db8::1];proto=https\";proto=http", 1, "https", 0 },
+    { "for=\"a;b\", proto=https", 1, "https", 1 },
+    { "proto=httpsx", 1, "https", 0 },
+    { "", 1, "https", 0 },
+    { ",,,", 1, "https", 0 },
+    { "proto=", 1, "https", 0 },
+    { "proto=\"", 1, "https", 0 },
+    { NULL, 1, "https", 0 },
+    { "https", 0, "https", 1 },
+    { "http, https", 0, "https", 1 },
+    { "https, http", 0, "https", 0 },
+    { "HTTPS", 0, "https", 1 },
+    { "proto=https", 0, "https", 0 },
+    { "", 0, "https", 0 },
+    { NULL, 0, "https", 0 },
+    { "on", 0, "on", 1 },
+    { "off", 0, "on", 0 },
+};
+
+static const struct {
+    const char *value;
+    int expect;
+} pver_cases[] = {
+    { "TLSv1.3", 13 }, { "TLSv1.2", 12 }, { "TLSv1.1", 11 }, { "TLSv1", 10 },
+    { "TLSv1.2, TLSv1.3", 13 }, { "TLSv1.3, TLSv1", 10 },
+    { "SSLv3", 0 }, { "garbage", 0 }, { "TLSv1.2x", 0 }, { "", 0 },
+    { NULL, 0 }, { "TLSv1.2222222222", 0 }, { "tlsv1.2", 0 },
 };
 
 static void test_proxy(apr_pool_t *p)
@@ -443,11 +526,20 @@ static void test_proxy(apr_pool_t *p)
     apr_size_t i;
 
     for (i = 0; i < sizeof(fwd_cases) / sizeof(fwd_cases[0]); i++) {
-        int got = ur_proto_https(fwd_cases[i].forwarded, fwd_cases[i].xfp);
-        ok(got == fwd_cases[i].expect, "proto_https",
-           apr_psprintf(p, "Forwarded '%s' X-Forwarded-Proto '%s' -> %d",
-                        fwd_cases[i].forwarded ? fwd_cases[i].forwarded : "-",
-                        fwd_cases[i].xfp ? fwd_cases[i].xfp : "-", got));
+        int got = ur_proxy_scheme_is(fwd_cases[i].value,
+                                     fwd_cases[i].forwarded,
+                                     fwd_cases[i].want);
+        ok(got == fwd_cases[i].expect, "proxy_scheme_is",
+           apr_psprintf(p, "%s '%s' want %s -> %d",
+                        fwd_cases[i].forwarded ? "Forwarded" : "header",
+                        fwd_cases[i].value ? fwd_cases[i].value : "-",
+                        fwd_cases[i].want, got));
+    }
+    for (i = 0; i < sizeof(pver_cases) / sizeof(pver_cases[0]); i++) {
+        int got = ur_proxy_tls_version(pver_cases[i].value);
+        ok(got == pver_cases[i].expect, "proxy_tls_version",
+           apr_psprintf(p, "'%s' -> %d", pver_cases[i].value
+                        ? pver_cases[i].value : "-", got));
     }
     ok(ur_tls_version("TLSv1.3") == 13, "tls_version", "TLSv1.3");
     ok(ur_tls_version("TLSv1.2") == 12, "tls_version", "TLSv1.2");
@@ -467,6 +559,7 @@ int main(void)
     test_negotiate(p);
     test_compile(p);
     test_policy(p);
+    test_ws_key(p);
     test_proxy(p);
     printf("1..%d\n", ntest);
     if (nfail) {

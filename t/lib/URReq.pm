@@ -15,6 +15,7 @@ our @EXPORT_OK = qw(req expect);
 #   body    => request body (Content-Length added)
 #   host    => Host header value (default: the server name)
 #   from    => local source address (e.g. '127.0.0.2'), plain HTTP only
+#   vhost   => Apache::Test vhost name (e.g. 'ur_alb') to connect to
 # Returns a hashref: status, head, body, and the lists upgrade, connection.
 sub req {
     my ($method, $path, %opt) = @_;
@@ -31,12 +32,19 @@ sub req {
     $text .= "\r\n" . ($opt{body} // '');
 
     my $sock;
-    if ($opt{from}) {
+    my $port = t_vars()->{port};
+    if ($opt{vhost}) {
+        require Apache::Test;
+        $port = Apache::Test::config()->{vhosts}{$opt{vhost}}{port}
+            or die "URReq: no vhost '$opt{vhost}' in the generated config\n";
+    }
+    if ($opt{from} || $opt{vhost}) {
         require IO::Socket::INET;
         $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                      PeerPort => t_vars()->{port},
-                                      LocalAddr => $opt{from}, Timeout => 10)
-            or die "URReq: connect from $opt{from}: $!\n";
+                                      PeerPort => $port,
+                                      LocalAddr => $opt{from} // '127.0.0.1',
+                                      Timeout => 10)
+            or die "URReq: connect to port $port: $!\n";
     }
     elsif (!$opt{tls}) {
         $sock = raw_socket();
