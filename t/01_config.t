@@ -51,11 +51,65 @@ my @cases = (
       "UpgradeRequireMode: unknown mode 'maybe' (allowed: enforce, report)" ],
     [ 'bad proxy address', 'UpgradeRequireTrustedProxy 10.0.0.0/33',
       "UpgradeRequireTrustedProxy: invalid address '10.0.0.0/33' (allowed: an IPv4 or IPv6 address, optionally /mask or /prefix length)" ],
+    # trust is declared server config / vhost only: httpd itself refuses it
     [ 'proxy trust in a directory', "<Directory /tmp>\nUpgradeRequireTrustedProxy 10.0.0.1\n</Directory>",
-      "UpgradeRequireTrustedProxy: not allowed in <Directory>, <Location>, <Files> or .htaccess ('10.0.0.1'; allowed: server config and <VirtualHost>)" ],
+      qr/UpgradeRequireTrustedProxy not allowed in <(?:Directory|Location)> context/ ],
+    [ 'proxy trust in a location', "<Location /x>\nUpgradeRequireTrustedProxy 10.0.0.1\n</Location>",
+      qr/UpgradeRequireTrustedProxy not allowed in <(?:Directory|Location)> context/ ],
+    [ 'proxy headers in a vhost', "<VirtualHost 127.0.0.1:9>\nUpgradeRequireTrustedProxy 10.0.0.1\n"
+      . "UpgradeRequireProxySchemeHeader X-Forwarded-Ssl on\nUpgradeRequireProxyTLSVersionHeader X-Amzn-Tls-Version\n</VirtualHost>", undef ],
+    [ 'proxy scheme header Forwarded', "UpgradeRequireProxySchemeHeader Forwarded\nUpgradeRequireProxyTLSVersionHeader none", undef ],
+    [ 'proxy scheme header in a directory', "<Directory /tmp>\nUpgradeRequireProxySchemeHeader Forwarded\n</Directory>",
+      qr/UpgradeRequireProxySchemeHeader not allowed in <Directory> context/ ],
+    [ 'bad proxy scheme header name', 'UpgradeRequireProxySchemeHeader X-Forwarded:Proto',
+      "UpgradeRequireProxySchemeHeader: invalid header name 'X-Forwarded:Proto' (allowed: a header field name, RFC 9110 token characters)" ],
+    [ 'proxy scheme header, three words', 'UpgradeRequireProxySchemeHeader X-Forwarded-Proto https yes',
+      "UpgradeRequireProxySchemeHeader: takes a header name and optionally the value that means TLS, 3 given (allowed: X-Forwarded-Proto, Forwarded, or another header [value], value default https)" ],
+    [ 'proxy version header, two words', 'UpgradeRequireProxyTLSVersionHeader X-A X-B',
+      "UpgradeRequireProxyTLSVersionHeader: takes one argument, 2 given (allowed: a header name such as X-Amzn-Tls-Version, or none)" ],
+    [ 'lock on', "<Location /x>\nUpgradeRequire TLS\nUpgradeRequireLock on\n</Location>", undef ],
+    [ 'lock maybe', 'UpgradeRequireLock maybe', "UpgradeRequireLock: unknown value 'maybe' (allowed: on, off)" ],
+
+    # httpd has no trailing comments: every word would be an argument
+    [ 'trailing comment on UpgradeRequire', 'UpgradeRequire TLS   # only https, see ticket 42',
+      "UpgradeRequire: argument '#' starts a comment, but httpd has no trailing comments: every word after the directive is an argument (allowed: the comment on a line of its own)" ],
+    [ 'comment glued to the word', 'UpgradeRequire TLS #only-https',
+      "UpgradeRequire: argument '#only-https' starts a comment, but httpd has no trailing comments: every word after the directive is an argument (allowed: the comment on a line of its own)" ],
+    [ 'trailing comment on UpgradeRequireMode', 'UpgradeRequireMode report # week 1',
+      "UpgradeRequireMode: argument '#' starts a comment, but httpd has no trailing comments: every word after the directive is an argument (allowed: the comment on a line of its own)" ],
+    [ 'trailing comment on UpgradeRequireLock', 'UpgradeRequireLock on # shared hosting',
+      "UpgradeRequireLock: argument '#' starts a comment, but httpd has no trailing comments: every word after the directive is an argument (allowed: the comment on a line of its own)" ],
+    [ 'trailing comment on UpgradeRequireTrustedProxy', 'UpgradeRequireTrustedProxy 10.0.0.0/8 # the LB',
+      "UpgradeRequireTrustedProxy: argument '#' starts a comment, but httpd has no trailing comments: every word after the directive is an argument (allowed: the comment on a line of its own)" ],
+    [ 'trailing comment on UpgradeRequireProxySchemeHeader', 'UpgradeRequireProxySchemeHeader X-Forwarded-Proto #alb',
+      "UpgradeRequireProxySchemeHeader: argument '#alb' starts a comment, but httpd has no trailing comments: every word after the directive is an argument (allowed: the comment on a line of its own)" ],
+    [ 'trailing comment on UpgradeRequireProxyTLSVersionHeader', 'UpgradeRequireProxyTLSVersionHeader X-Amzn-Tls-Version # alb',
+      "UpgradeRequireProxyTLSVersionHeader: argument '#' starts a comment, but httpd has no trailing comments: every word after the directive is an argument (allowed: the comment on a line of its own)" ],
+    [ 'a comment line is fine', "# UpgradeRequire TLS # whatever\nUpgradeRequire TLS", undef ],
+
+    # near-misses of the known tokens, each with the right spelling
+    (map { [ "near-miss $_->[0]", "UpgradeRequire $_->[0]",
+             qr/^UpgradeRequire: unknown protocol '\Q$_->[0]\E', did you mean '\Q$_->[1]\E'\?/m ] }
+     [ 'TSL', 'TLS' ], [ 'websockets', 'websocket' ], [ 'TLSv1.2', 'TLS/1.2' ],
+     [ 'TLS1.2', 'TLS/1.2' ], [ 'websocket/13', 'websocket' ], [ 'h2c/1', 'h2c' ],
+     [ 'http2', 'HTTP/2' ], [ 'HTTP2', 'HTTP/2' ], [ 'https', 'TLS' ], [ 'ssl', 'TLS' ],
+     [ 'ws', 'websocket' ], [ 'wss', 'websocket' ]),
+    [ 'near-miss message in full', 'UpgradeRequire TLSv1.2',
+      "UpgradeRequire: unknown protocol 'TLSv1.2', did you mean 'TLS/1.2'? (a token that resembles websocket, TLS, TLS/1.x, HTTP/1.1, HTTP/2 or h2c is refused rather than matched as an upgrade token of its own)" ],
+    [ 'a version on websocket', 'UpgradeRequire websocket/13',
+      "UpgradeRequire: unknown protocol 'websocket/13', did you mean 'websocket'? A websocket offer has no version: RFC 6455 sends it as Sec-WebSocket-Version: 13. (a token that resembles websocket, TLS, TLS/1.x, HTTP/1.1, HTTP/2 or h2c is refused rather than matched as an upgrade token of its own)" ],
+    [ 'generic tokens of their own', 'UpgradeRequire foo/2 IRC/6.9', undef ],
+
+    # the same line twice in one section
+    [ 'identical line twice', "<Location /x>\nUpgradeRequire TLS\nUpgradeRequire TLS\n</Location>",
+      qr/UpgradeRequire: the same requirement 'TLS' is already on line \d+ of this section \(allowed: each requirement once per section\)/ ],
+    [ 'same alternatives in another order', "<Location /x>\nUpgradeRequire websocket h2c\nUpgradeRequire h2c WebSocket\n</Location>",
+      qr/UpgradeRequire: the same requirement 'websocket or h2c' is already on line \d+/ ],
+    [ 'same line in two sections', "<Location /x>\nUpgradeRequire TLS\n</Location>\n<Location /y>\nUpgradeRequire TLS\n</Location>", undef ],
+    [ 'two TLS versions on two lines', "<Location /x>\nUpgradeRequire TLS\nUpgradeRequire TLS/1.2\n</Location>", undef ],
 );
 
-plan tests => 2 * @cases;
+plan tests => 2 * @cases + 5;
 Test::More->builder->failure_output(\*STDERR);
 
 my $dir = tempdir(CLEANUP => 1);
@@ -91,3 +145,32 @@ CONF
         }
     }
 }
+
+# "httpd -L" tells admins where each directive may go, from the command
+# table itself: the proxy directives are server config and vhost only,
+# UpgradeRequire and UpgradeRequireMode are allowed in .htaccess
+# (AuthConfig), UpgradeRequireLock is not.
+open my $lf, '>', "$dir/list.conf" or die $!;
+print $lf <<"CONF";
+ServerRoot "$dir"
+ServerName localhost
+Listen 127.0.0.1:9
+ErrorLog "$dir/error_log"
+LoadModule mpm_event_module "$LIBEXEC/mod_mpm_event.so"
+LoadModule upgrade_required_module "$so"
+CONF
+close $lf;
+my $list = `'$httpd' -L -f '$dir/list.conf' 2>&1`;
+my %where;
+while ($list =~ /^(UpgradeRequire\w*) \(mod_upgrade_required\.c\)\n(?:\t.*\n)*?\t(Allowed in .*)$/mg) {
+    $where{$1} = $2;
+}
+for my $d (qw(UpgradeRequireTrustedProxy UpgradeRequireProxySchemeHeader
+              UpgradeRequireProxyTLSVersionHeader)) {
+    like $where{$d} // '', qr/^Allowed in \*\.conf only outside <Directory>, <Files>, <Location>, or <If>$/,
+        "httpd -L: $d is server config / vhost only";
+}
+like $where{UpgradeRequire} // '', qr/^Allowed in \*\.conf anywhere and in \.htaccess$/,
+    'httpd -L: UpgradeRequire is allowed in .htaccess';
+like $where{UpgradeRequireLock} // '', qr/^Allowed in \*\.conf anywhere$/,
+    'httpd -L: UpgradeRequireLock is not allowed in .htaccess';
