@@ -24,6 +24,9 @@ my @expected = (
     qr/ht-nooverride\/\.htaccess: UpgradeRequire not allowed here/,  # 05_merge
     qr/ht-all\/\.htaccess: UpgradeRequireTrustedProxy: not allowed in/, # 05_merge
     qr/AH01617: user alice: authentication failure/,                 # 06_auth
+    # 15_subrequests: a refused SSI include, a refused only variant
+    qr/\[include:error\].*unable to include "\/sub-tls\/x\.txt" in parsed file/,
+    qr/AH00687: Negotiation: discovered file.*\/negot\/doc \(None could/,
     qr/AH01882: Init: this version of mod_ssl was compiled against a newer library/,
 );
 
