@@ -17,7 +17,7 @@ my @modules = do {
     map { /^\s*LoadModule\s+(\w+)_module\s/ ? $1 : () } <$fh>;
 };
 
-plan tests => @modules + 38;
+plan tests => @modules + 39;
 # -withtestmore prints failure diagnostics on STDOUT, where the harness
 # hides them; CI logs must show why a test failed.
 Test::More->builder->failure_output(\*STDERR);
@@ -100,7 +100,9 @@ ok $st eq '204' && $rb eq '', 'read_response: 204 after chunked';
 
 # The backend alone, through no httpd.
 my $sock = "$v->{t_logs}/wsecho-infra.sock";
-my $pid = ws_echo_start($sock, ttl => 60);
+my $wslog = "$v->{t_logs}/wsecho-infra.log";
+unlink $wslog;
+my $pid = ws_echo_start($sock, ttl => 60, log => $wslog);
 ok $pid, 'wsecho started';
 
 my $u = IO::Socket::UNIX->new(Type => SOCK_STREAM, Peer => $sock) or die "$sock: $!";
@@ -136,6 +138,10 @@ is_deeply [ws_read_frame($u)], [10, 'p', 1], 'wsecho: ping -> pong';
 syswrite $u, ws_frame(pack('n', 1000) . 'bye', 8);
 is_deeply [ws_read_frame($u)], [8, pack('n', 1000) . 'bye', 1], 'wsecho: close echoed';
 is_deeply [ws_read_frame($u)], [], 'wsecho: connection closed after close';
+is_deeply [ do { open my $fh, '<', $wslog or die "$wslog: $!"; <$fh> } ],
+    [ "GET /plain?x=1 handshake=0 upgrade=-\n",
+      "GET /echo handshake=1 upgrade=websocket\n" ],
+    'wsecho --log: one line per request, plain and handshake';
 
 # error_log audits see what one request caused (core logs AH00128 at info).
 my $off = error_log_size();

@@ -273,15 +273,18 @@ sub ws_accept_key {
 my @echo_pids;
 my $owner = $$;
 
-# Start t/bin/wsecho on Unix socket $path (ttl => seconds, default 300) and
+# Start t/bin/wsecho on Unix socket $path (ttl => seconds, default 300;
+# log => FILE: one line per request it receives, see t/bin/wsecho) and
 # wait for the socket; returns the pid, killed at exit if still running.
 sub ws_echo_start {
     my ($path, %opt) = @_;
     my $bin = Cwd::abs_path(File::Basename::dirname(__FILE__) . '/../bin/wsecho');
+    my @args = ('--ttl', $opt{ttl} // 300);
+    push @args, '--log', $opt{log} if defined $opt{log};
     unlink $path;
     my $pid = fork // die "URTest: fork: $!\n";
     unless ($pid) {
-        { no warnings 'exec'; exec $^X, $bin, $path, '--ttl', $opt{ttl} // 300 }
+        { no warnings 'exec'; exec $^X, $bin, $path, @args }
         POSIX::_exit(127);
     }
     push @echo_pids, $pid;
