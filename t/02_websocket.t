@@ -10,7 +10,7 @@ use URTest qw(t_vars raw_socket tls_socket read_head read_response
               ws_frame ws_read_frame ws_accept_key ws_echo_start);
 use URReq qw(req);
 
-plan tests => 43;
+plan tests => 44;
 Test::More->builder->failure_output(\*STDERR);
 
 ws_echo_start(t_vars()->{t_logs} . '/wsecho.sock');
@@ -45,8 +45,13 @@ $r = req(GET => '/ws-only/', headers => [ Upgrade => 'WebSocket', Connection => 
                                          @ws[4 .. 7] ]);
 is $r->{status}, 200, 'tokens are case-insensitive (Upgrade: WebSocket)';
 
+# Only an Upgrade value of exactly "websocket" is a handshake: the proxies
+# do not switch on a list (ap_proxy_worker_can_upgrade), which would reach
+# the backend as a plain GET, or through upgrade=websocket as a handshake
+# the proxy then refuses to complete (502); see t/17_ws_handshake.t.
 $r = req(GET => '/ws-only/', headers => [ Upgrade => 'foo, websocket', @ws[2 .. 7] ]);
-is $r->{status}, 200, 'websocket found in a list of offers';
+is $r->{status}, 426, 'websocket in a list of offers is no handshake -> 426';
+is_deeply $r->{upgrade}, ['websocket'], 'and the 426 offers websocket alone';
 
 $r = req(POST => '/ws-only/', headers => \@ws, body => '');
 is $r->{status}, 426, 'a POST handshake does not satisfy websocket';
