@@ -1449,7 +1449,8 @@ static void ur_gather_facts(request_rec *r, int families, int need_version,
                                                         "Connection"),
                                           "upgrade", 7);
         }
-        f->is_get = r->method_number == M_GET;
+        /* HEAD shares M_GET; RFC 6455 §4.1 asks for a GET itself */
+        f->is_get = r->method_number == M_GET && !r->header_only;
         f->ws_version = apr_table_get(r->headers_in, "Sec-WebSocket-Version");
         f->ws_key = apr_table_get(r->headers_in, "Sec-WebSocket-Key");
         if ((families & UR_FAM_H2C) && f->conn_upgrade

@@ -34,7 +34,7 @@ my @raw = (
     [ 'two lines, both met', '/multi/', { tls => 1, headers => \@ws }, 200, undef ],
 );
 
-plan tests => 2 * @raw + 12;
+plan tests => 2 * @raw + 21;
 Test::More->builder->failure_output(\*STDERR);
 
 for my $c (@raw) {
@@ -74,3 +74,29 @@ like $out, qr{^Upgrade: h2c\r?$}m, 'Upgrade: h2c advertised';
 $r = req(GET => '/h2c-only/', tls => 1, headers => [ Upgrade => 'h2c',
          Connection => 'Upgrade, HTTP2-Settings', 'HTTP2-Settings' => 'AAMAAABkAAQAAP__' ]);
 is $r->{status}, 426, 'h2c offer over TLS -> 426';
+
+# h2c counts only where the core really switches: core_upgrade_handler
+# parses the client's own Upgrade strictly and compares exactly, and
+# mod_http2 wants HTTP2-Settings (also in Connection) and no body.  Each
+# of these was once a 200 over HTTP/1.1 without any switch.
+my $settings = 'AAMAAABkAAQAAP__';
+my @h2c = (
+    # label, Upgrade, Connection, extra headers, body, status
+    [ 'exact h2c', 'h2c', 'Upgrade, HTTP2-Settings', [], undef, 101 ],
+    [ 'h2c among other offers', 'h2c, foo', 'Upgrade, HTTP2-Settings', [], undef, 101 ],
+    [ 'H2C (the core compares exactly)', 'H2C', 'Upgrade, HTTP2-Settings', [], undef, 426 ],
+    [ 'foo/1, h2c (strict parse fails on /)', 'foo/1, h2c', 'Upgrade, HTTP2-Settings', [], undef, 426 ],
+    [ 'h2c, "x" (strict parse fails on ")', 'h2c, "x"', 'Upgrade, HTTP2-Settings', [], undef, 426 ],
+    [ 'no HTTP2-Settings header', 'h2c', 'Upgrade, HTTP2-Settings', undef, undef, 426 ],
+    [ 'HTTP2-Settings not in Connection', 'h2c', 'Upgrade', [], undef, 426 ],
+    [ 'no upgrade in Connection', 'h2c', 'HTTP2-Settings', [], undef, 426 ],
+    [ 'a request body', 'h2c', 'Upgrade, HTTP2-Settings', [], 'hello', 426 ],
+);
+for my $c (@h2c) {
+    my ($label, $up, $conn, $extra, $body, $status) = @$c;
+    my @h = (Upgrade => $up, Connection => $conn,
+             defined $extra ? ('HTTP2-Settings' => $settings, @$extra) : ());
+    my $r = req(defined $body ? 'POST' : 'GET', '/h2c-only/', headers => \@h,
+                defined $body ? (body => $body) : ());
+    is $r->{status}, $status, "h2c offer, $label -> $status";
+}

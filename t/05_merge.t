@@ -1,5 +1,7 @@
 # Scoping: a section with lines replaces what it inherits, "off" clears it,
-# UpgradeRequireMode merges on its own, <If> applies per request,
+# the mode travels with the lines (a section with only a mode changes what
+# it inherits; lines without a mode enforce), UpgradeRequireLock keeps
+# .htaccess files to additions, <If> applies per request,
 # .htaccess (AllowOverride AuthConfig) works, per-dir rewrites are
 # evaluated again, and a bad .htaccess line fails loudly.
 use strict;
@@ -31,9 +33,26 @@ my @cases = (
     [ '.htaccess TLS replaces websocket', '/ht/tls/', { headers => \@ws }, 426, 'TLS/1.0, HTTP/1.1' ],
     [ '.htaccess TLS over TLS', '/ht/tls/', { tls => 1 }, 200, undef ],
     [ 'rewrite into a TLS area is evaluated again', '/rwsrc/', {}, 426, 'TLS/1.0, HTTP/1.1' ],
+    # the mode travels with the requirements
+    [ '<Location> rule beats an .htaccess report mode', '/mt-loc/', {}, 426, 'TLS/1.0, HTTP/1.1' ],
+    [ 'lines without a mode enforce under a report-mode parent', '/mt/strict/', {}, 426, 'TLS/1.0, HTTP/1.1' ],
+    [ 'without a lock an .htaccess <If> can switch a <Location> off', '/lock-no/', {}, 200, undef ],
+    # UpgradeRequireLock on: .htaccess files may only add
+    [ 'lock: the floor holds', '/lock/', {}, 426, 'TLS/1.0, HTTP/1.1' ],
+    [ 'lock: over TLS', '/lock/', { tls => 1 }, 200, undef ],
+    [ 'lock: .htaccess off', '/lock/off/', {}, 426, 'TLS/1.0, HTTP/1.1' ],
+    [ 'lock: .htaccess report mode', '/lock/report/', {}, 426, 'TLS/1.0, HTTP/1.1' ],
+    [ 'lock: .htaccess <If> off and report', '/lock/if/', {}, 426, 'TLS/1.0, HTTP/1.1' ],
+    [ 'lock: .htaccess websocket does not replace TLS', '/lock/replace/', { headers => \@ws }, 426, 'TLS/1.0, HTTP/1.1' ],
+    [ 'lock: .htaccess websocket is added', '/lock/replace/', { tls => 1 }, 426, 'websocket' ],
+    [ 'lock: both held', '/lock/replace/', { tls => 1, headers => \@ws }, 200, undef ],
+    [ 'lock: an addition in report mode', '/lock/addreport/', { tls => 1 }, 200, undef ],
+    [ 'lock: ... never reports the floor', '/lock/addreport/', {}, 426, 'TLS/1.0, HTTP/1.1' ],
+    [ 'lock: an admin section below still decides', '/lock/admin-off/', {}, 200, undef ],
+    [ 'AllowOverrideList grants UpgradeRequire', '/aol/', {}, 426, 'websocket' ],
 );
 
-plan tests => 2 * @cases + 8;
+plan tests => 2 * @cases + 12;
 Test::More->builder->failure_output(\*STDERR);
 
 for my $c (@cases) {
@@ -65,8 +84,8 @@ $off = error_log_size();
 $r = req(GET => '/ht-all/');
 is $r->{status}, 500, 'UpgradeRequireTrustedProxy in .htaccess (AllowOverride All) -> 500';
 like error_log_since($off, qr/TrustedProxy/),
-    qr/UpgradeRequireTrustedProxy: not allowed in <Directory>, <Location>, <Files> or \.htaccess \('10\.0\.0\.1'; allowed: server config and <VirtualHost>\)/,
-    'and a message saying where trust may be configured';
+    qr/ht-all\/\.htaccess: UpgradeRequireTrustedProxy not allowed here/,
+    'httpd itself refuses it: the command table says server config only';
 
 # the 426 for the rewritten request names the target's rule
 $off = error_log_size();
@@ -74,3 +93,23 @@ req(GET => '/rwsrc/');
 like error_log_since($off, qr/UR00001/),
     qr{UR00001: 426 Upgrade Required: unmet requirement 'TLS' \(\S+/upgrade\.conf:\d+\)},
     'the redirected request was refused by the TLS rule';
+
+# UpgradeRequireLock cannot be written in .htaccess (AllowOverride All)
+$off = error_log_size();
+$r = req(GET => '/lock-deny/');
+is $r->{status}, 500, 'UpgradeRequireLock in .htaccess -> 500';
+like error_log_since($off, qr/UpgradeRequireLock/),
+    qr/lock-deny\/\.htaccess: UpgradeRequireLock not allowed here/,
+    'httpd says it is not allowed there';
+
+# report mode under a lock is the .htaccess addition's own
+$off = error_log_size();
+req(GET => '/lock/addreport/', tls => 1);
+like error_log_since($off, qr/UR00002/),
+    qr/UR00002: report mode, would answer 426: unmet requirement 'websocket' \(\S+lock\/addreport\/\.htaccess:1\)/,
+    'the addition reports with its own file and line';
+$off = error_log_size();
+req(GET => '/lock/off/');
+like error_log_since($off, qr/UR00001/),
+    qr/UR00001: 426 Upgrade Required: unmet requirement 'TLS' \(\S+upgrade\.conf:\d+\)/,
+    "the refusal names the admin's line";

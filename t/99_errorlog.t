@@ -22,7 +22,8 @@ my @expected = (
     qr/UR00004: ErrorDocument 426 http:\/\/example\.invalid\//,      # 07_errordoc
     qr/ht\/bad\/\.htaccess: UpgradeRequire: unknown TLS version/,     # 05_merge
     qr/ht-nooverride\/\.htaccess: UpgradeRequire not allowed here/,  # 05_merge
-    qr/ht-all\/\.htaccess: UpgradeRequireTrustedProxy: not allowed in/, # 05_merge
+    qr/ht-all\/\.htaccess: UpgradeRequireTrustedProxy not allowed here/, # 05_merge
+    qr/lock-deny\/\.htaccess: UpgradeRequireLock not allowed here/,   # 05_merge
     qr/AH01617: user alice: authentication failure/,                 # 06_auth
     # 15_subrequests: a refused SSI include, a refused only variant
     qr/\[include:error\].*unable to include "\/sub-tls\/x\.txt" in parsed file/,
