@@ -104,8 +104,9 @@ typedef enum {
 
 typedef enum {
     UR_BODY_HTML = 0,
-    UR_BODY_JSON,
-    UR_BODY_PLAIN
+    UR_BODY_JSON,           /* application/problem+json */
+    UR_BODY_PLAIN,
+    UR_BODY_JSON_APP        /* the same, labelled application/json */
 } ur_body_type;
 
 #define UR_MODE_UNSET       0
@@ -271,9 +272,13 @@ static int ur_is_tchar(unsigned char c)
 
 /*
  * Media-range preference for the 426 body (RFC 9110 §12.5.1).  For each
- * of our three types the most specific matching range decides its q;
- * the client's favourite wins, text/html on ties and when nothing
- * matches (a 406 would only hide the real problem).
+ * type we can send, the most specific matching range decides its q.  The
+ * client's favourite wins; on a tie a type it named beats one it reached
+ * through a wildcard (axios sends application/json, text/plain and the
+ * any-type wildcard), then HTML, JSON, text.  A type with q=0 is never sent: problem+json
+ * refused but application/json accepted gives the same JSON labelled
+ * application/json.  When nothing is acceptable the first type not
+ * refused is sent anyway (a 406 would only hide the real problem).
  */
 static int ur_parse_q(const char *s, const char *end)
 {
@@ -296,17 +301,19 @@ static int ur_parse_q(const char *s, const char *end)
 
 static ur_body_type ur_negotiate(const char *accept)
 {
-    /* best q and its specificity (3 exact, 2 "type/" wildcard, 1 any) */
-    int q[3] = { -1, -1, -1 }, spec[3] = { 0, 0, 0 };
-    static const char *const exact[3][2] = {
-        { "text/html", NULL },
-        { "application/problem+json", "application/json" },
-        { "text/plain", NULL }
+    /* per media type: best q (-1: no range matched) and the specificity
+     * of the range that gave it (3 exact, 2 "type/" wildcard, 1 any) */
+    static const char *const exact[4] = {
+        "text/html", "application/problem+json", "text/plain",
+        "application/json"
     };
-    static const char *const major[3] = { "text/", "application/", "text/" };
+    static const char *const major[4] = {
+        "text/", "application/", "text/", "application/"
+    };
+    int q[4] = { -1, -1, -1, -1 }, spec[4] = { 0, 0, 0, 0 };
+    int fq[3], fspec[3], best = -1, i;
     const char *item;
     apr_size_t len;
-    int i;
 
     if (!accept) {
         return UR_BODY_HTML;
@@ -342,38 +349,66 @@ static ur_body_type ur_negotiate(const char *accept)
                 }
             }
         }
-        for (i = 0; i < 3; i++) {
-            int s = 0, k;
+        for (i = 0; i < 4; i++) {
             apr_size_t mlen = strlen(major[i]);
+            int sp = 0;
 
-            for (k = 0; k < 2 && exact[i][k]; k++) {
-                if (tlen == strlen(exact[i][k])
-                    && !apr_cstr_casecmpn(item, exact[i][k], tlen)) {
-                    s = 3;
-                }
+            if (tlen == strlen(exact[i])
+                && !apr_cstr_casecmpn(item, exact[i], tlen)) {
+                sp = 3;
             }
-            if (!s && tlen == mlen + 1 && item[mlen] == '*'
-                && !apr_cstr_casecmpn(item, major[i], mlen)) {
-                s = 2;
+            else if (tlen == mlen + 1 && item[mlen] == '*'
+                     && !apr_cstr_casecmpn(item, major[i], mlen)) {
+                sp = 2;
             }
-            if (!s && tlen == 3 && !strncmp(item, "*/*", 3)) {
-                s = 1;
+            else if (tlen == 3 && !strncmp(item, "*/*", 3)) {
+                sp = 1;
             }
-            /* two exact json names: the better q counts */
-            if (s > spec[i] || (s && s == spec[i] && iq > q[i])) {
-                spec[i] = s;
+            if (sp > spec[i] || (sp && sp == spec[i] && iq > q[i])) {
+                spec[i] = sp;
                 q[i] = iq;
             }
         }
     }
-    if (q[UR_BODY_JSON] > 0 && q[UR_BODY_JSON] > q[UR_BODY_HTML]
-        && q[UR_BODY_JSON] >= q[UR_BODY_PLAIN]) {
-        return UR_BODY_JSON;
+    /* three bodies: HTML, JSON under either name, text */
+    fq[0] = q[0];
+    fspec[0] = spec[0];
+    if (q[1] == 0 && q[3] > 0) {
+        fq[1] = q[3];
+        fspec[1] = spec[3];
     }
-    if (q[UR_BODY_PLAIN] > 0 && q[UR_BODY_PLAIN] > q[UR_BODY_HTML]) {
-        return UR_BODY_PLAIN;
+    else if (q[3] > q[1] || (q[3] == q[1] && spec[3] > spec[1])) {
+        fq[1] = q[3];
+        fspec[1] = spec[3];
     }
-    return UR_BODY_HTML;
+    else {
+        fq[1] = q[1];
+        fspec[1] = spec[1];
+    }
+    fq[2] = q[2];
+    fspec[2] = spec[2];
+    for (i = 0; i < 3; i++) {
+        if (fq[i] > 0 && (best < 0 || fq[i] > fq[best]
+                          || (fq[i] == fq[best] && fspec[i] > fspec[best]))) {
+            best = i;
+        }
+    }
+    if (best < 0) {
+        /* nothing acceptable: the first body not refused outright */
+        static const int order[3] = { 0, 2, 1 };
+        for (i = 0; i < 3 && best < 0; i++) {
+            if (fq[order[i]] < 0) {
+                best = order[i];
+            }
+        }
+        if (best < 0) {
+            best = 0;
+        }
+    }
+    if (best == 1) {
+        return q[1] == 0 ? UR_BODY_JSON_APP : UR_BODY_JSON;
+    }
+    return best == 0 ? UR_BODY_HTML : UR_BODY_PLAIN;
 }
 
 /*
@@ -1717,6 +1752,7 @@ static void ur_set_body(request_rec *r, ur_state *st)
 
     switch (st->body) {
     case UR_BODY_JSON:
+    case UR_BODY_JSON_APP:
         body = "{\"type\":\"about:blank\",\"title\":\"Upgrade Required\","
                "\"status\":426,\"detail\":\"";
         sep = "";
@@ -1768,7 +1804,8 @@ static void ur_set_body(request_rec *r, ur_state *st)
 static const char *const ur_body_ctype[] = {
     "text/html; charset=utf-8",
     "application/problem+json",
-    "text/plain; charset=utf-8"
+    "text/plain; charset=utf-8",
+    "application/json"
 };
 
 /* One line of name, whichever table held it before. */

@@ -128,6 +128,22 @@ static const struct {
     { ";;;q=1", UR_BODY_HTML },
     { "application/json;charset=\"a,b\";q=0.9", UR_BODY_JSON },
     { "text/plain;q=0.001", UR_BODY_PLAIN },
+    /* named types beat wildcards on ties: axios, fetch() defaults */
+    { "application/json, text/plain, */*", UR_BODY_JSON },
+    { "text/plain, */*", UR_BODY_PLAIN },
+    { "text/plain, text/*", UR_BODY_PLAIN },
+    { "*/*, text/plain", UR_BODY_PLAIN },
+    { "text/*, application/json", UR_BODY_JSON },
+    /* a type with q=0 is never sent */
+    { "application/problem+json;q=0, application/json", UR_BODY_JSON_APP },
+    { "application/json, application/problem+json;q=0", UR_BODY_JSON_APP },
+    { "application/json;q=0, application/problem+json", UR_BODY_JSON },
+    { "text/html;q=0", UR_BODY_PLAIN },
+    { "text/html;q=0, text/plain;q=0", UR_BODY_JSON },
+    { "text/html;q=0, text/plain;q=0, application/*;q=0", UR_BODY_HTML },
+    { "text/html;q=0, */*", UR_BODY_JSON },
+    { "text/*;q=0, application/json;q=0.1", UR_BODY_JSON },
+    { "*/*;q=0, text/plain;q=0.5", UR_BODY_PLAIN },
 };
 
 static void test_negotiate(apr_pool_t *p)
