@@ -86,6 +86,15 @@ module AP_MODULE_DECLARE_DATA upgrade_required_module;
 #define UR_FAM_H2C          0x08
 #define UR_FAM_OTHER        0x10
 #define UR_FAM_UPGRADE      (UR_FAM_WEBSOCKET | UR_FAM_H2C | UR_FAM_OTHER)
+/* Not a family: a rule an h2c offer can satisfy (h2c, HTTP/2). */
+#define UR_NEED_H2C         0x20
+
+/* Why an h2c offer the client made does not switch, for the body. */
+#define UR_H2C_WHY_TLS      1       /* h2c does not exist over TLS */
+#define UR_H2C_WHY_SYNTAX   2       /* not exactly "h2c" in a strict list */
+#define UR_H2C_WHY_SETTINGS 3       /* no HTTP2-Settings (or not listed) */
+#define UR_H2C_WHY_BODY     4       /* a request body */
+#define UR_H2C_WHY_REFUSED  5       /* Protocols, H2Upgrade */
 
 /* Why a requirement is not met; the reason of the first unmet line. */
 typedef enum {
@@ -160,6 +169,8 @@ typedef struct {
     ur_set extra;               /* merged: .htaccess lines under a lock */
     int lock;                   /* UR_LOCK_*: .htaccess may only add */
     int htaccess;               /* written in an .htaccess file */
+    int redirect;               /* UR_LOCK_* values: 308 to https */
+    const char *tls_url;        /* https://host[:port][/prefix], or NULL */
     apr_array_header_t *build;  /* config time only: rules being added */
 } ur_dir_conf;
 
@@ -168,6 +179,7 @@ typedef struct {
     const char *scheme_header;  /* what the proxy writes; NULL: unset */
     const char *scheme_value;   /* ... and its value for TLS */
     const char *version_header; /* negotiated TLS version; "" none */
+    int tls_port;               /* port of our TLS twin; 0: unknown */
 } ur_srv_conf;
 
 /* ------------------------------------------------------------------ */
@@ -186,6 +198,7 @@ typedef struct {
     const char *ws_version;     /* Sec-WebSocket-Version, or NULL */
     const char *ws_key;         /* Sec-WebSocket-Key, or NULL */
     int h2c_accepted;           /* this server would switch to h2c */
+    int h2c_why;                /* UR_H2C_WHY_*: an offer, and why not */
 } ur_facts;
 
 typedef struct {
@@ -476,6 +489,11 @@ static ur_reason ur_check_token(const ur_token *t, const ur_facts *f)
         }
         return f->tls_version >= t->tls_min ? UR_OK : UR_TLS_OLD;
     case UR_FAM_HTTP:
+        /* an h2c offer the core takes: the response goes out over
+         * HTTP/2 after the 101 */
+        if (t->proto_min >= UR_HTTP_2 && f->h2c_accepted) {
+            return UR_OK;
+        }
         return f->proto_num >= t->proto_min ? UR_OK : UR_PROTO_OLD;
     case UR_FAM_H2C:
         if (f->proto_num >= UR_HTTP_2 || f->h2c_accepted) {
@@ -820,6 +838,11 @@ static const char *ur_compile_rule(apr_pool_t *p, int argc,
             }
         }
         rule->families |= tokens[i].family;
+        if (tokens[i].family == UR_FAM_H2C
+            || (tokens[i].family == UR_FAM_HTTP
+                && tokens[i].proto_min >= UR_HTTP_2)) {
+            rule->families |= UR_NEED_H2C;
+        }
     }
     for (i = 0; i < argc; i++) {
         const ur_token *t = &tokens[i];
@@ -979,6 +1002,8 @@ typedef struct {
     int via_sub;                /* a subrequest of this request failed */
     int noted;                  /* logged and exported */
     const char *sub_uri;        /* ... the subrequest's URI */
+    const char *upgrade;        /* Upgrade value for this connection */
+    int conn_tls;               /* the connection is TLS (mod_ssl) */
 } ur_state;
 
 /* ------------------------------------------------------------------ */
@@ -1451,6 +1476,65 @@ static int ur_h2c_accepted(request_rec *r)
            && !strcmp(chosen, "h2c");
 }
 
+/* Why the core did not take a client's h2c offer, as far as we can say
+ * (mod_http2's checks in h2_protocol_propose, the core's strict parse). */
+static int ur_h2c_why(request_rec *r)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_array_header_t *offers = NULL;
+
+    if (ap_ssl_conn_is_ssl(r->connection)) {
+        return UR_H2C_WHY_TLS;
+    }
+    if (ap_parse_token_list_strict(r->pool,
+                                   apr_table_get(r->headers_in, "Upgrade"),
+                                   &offers, 0)
+        || !offers || !ap_array_str_contains(offers, "h2c")
+        || !ap_find_token(r->pool, apr_table_get(r->headers_in, "Connection"),
+                          "upgrade")) {
+        return UR_H2C_WHY_SYNTAX;
+    }
+    if (!apr_table_get(r->headers_in, "HTTP2-Settings")
+        || !ap_find_token(r->pool, apr_table_get(r->headers_in, "Connection"),
+                          "http2-settings")) {
+        return UR_H2C_WHY_SETTINGS;
+    }
+    if ((cl && strcmp(cl, "0"))
+        || (!cl && apr_table_get(r->headers_in, "Transfer-Encoding"))) {
+        return UR_H2C_WHY_BODY;
+    }
+    return UR_H2C_WHY_REFUSED;
+}
+
+/*
+ * Would the core take an h2c offer on this connection, had the client
+ * made one?  The same question ur_h2c_accepted asks, with a well-formed
+ * offer in place of the client's headers: only then may a 426 advertise
+ * "Upgrade: h2c" (a client that follows a false advertisement just gets
+ * another 426).
+ */
+static int ur_h2c_possible(request_rec *r)
+{
+    conn_rec *c = r->connection;
+    request_rec probe;
+    apr_array_header_t *offer;
+    const char *chosen;
+
+    if (c->master || ap_ssl_conn_is_ssl(c) || r->proto_num >= UR_HTTP_2) {
+        return 0;
+    }
+    probe = *r;
+    probe.headers_in = apr_table_make(r->pool, 3);
+    apr_table_setn(probe.headers_in, "Upgrade", "h2c");
+    apr_table_setn(probe.headers_in, "Connection", "Upgrade, HTTP2-Settings");
+    apr_table_setn(probe.headers_in, "HTTP2-Settings", "");
+    offer = apr_array_make(r->pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(offer, const char *) = "h2c";
+    chosen = ap_select_protocol(c, &probe, NULL, offer);
+    return chosen && strcmp(chosen, ap_get_protocol(c))
+           && !strcmp(chosen, "h2c");
+}
+
 /* Fill the facts the scope's rules need, and nothing more. */
 static void ur_gather_facts(request_rec *r, int families, int need_version,
                             ur_facts *f)
@@ -1472,7 +1556,7 @@ static void ur_gather_facts(request_rec *r, int families, int need_version,
             ur_proxy_tls(r, f);
         }
     }
-    if (families & UR_FAM_UPGRADE) {
+    if (families & (UR_FAM_UPGRADE | UR_NEED_H2C)) {
         const char *upgrade = apr_table_get(r->headers_in, "Upgrade");
 
         if (r->proto_num < UR_HTTP_1_1) {
@@ -1488,9 +1572,12 @@ static void ur_gather_facts(request_rec *r, int families, int need_version,
         f->is_get = r->method_number == M_GET && !r->header_only;
         f->ws_version = apr_table_get(r->headers_in, "Sec-WebSocket-Version");
         f->ws_key = apr_table_get(r->headers_in, "Sec-WebSocket-Key");
-        if ((families & UR_FAM_H2C) && f->conn_upgrade
-            && r->proto_num < UR_HTTP_2 && ur_list_has(f->upgrade, "h2c", 3)) {
-            f->h2c_accepted = ur_h2c_accepted(r);
+        if ((families & UR_NEED_H2C) && r->proto_num < UR_HTTP_2
+            && ur_list_has(f->upgrade, "h2c", 3)) {
+            f->h2c_accepted = f->conn_upgrade && ur_h2c_accepted(r);
+            if (!f->h2c_accepted) {
+                f->h2c_why = ur_h2c_why(r);
+            }
         }
     }
 }
@@ -1658,68 +1745,88 @@ static const char *ur_signature(request_rec *r)
                         (unsigned)ap_get_server_port(r));
 }
 
-/* One sentence per alternative of a rule: what the client should do.
- * name: the host as it goes in a URL; host: the same with a non-default
- * port; target: the escaped path and query. */
-static const char *ur_advice(request_rec *r, const ur_token *t,
-                             const ur_facts *f, const char *name,
-                             const char *host, const char *target)
+/*
+ * A header value from the client, fit to quote in a body or a log: at
+ * most UR_QUOTE_MAX bytes, anything but printable ASCII as \xHH.  It is
+ * still escaped for HTML or JSON afterwards.
+ */
+static const char *ur_quote(apr_pool_t *p, const char *s)
 {
-    switch (t->family) {
-    case UR_FAM_WEBSOCKET:
-        return apr_pstrcat(r->pool, "This URL only speaks WebSocket: open it "
-                           "with a WebSocket client (new WebSocket('",
-                           (f->tls || !strcmp(ap_http_scheme(r), "https"))
-                           ? "wss://" : "ws://", host, target,
-                           "')).", NULL);
-    case UR_FAM_TLS:
-        if (t->tls_min && (f->tls == UR_TLS_DIRECT || f->tls_version)) {
-            return apr_psprintf(r->pool, "This connection uses an older TLS "
-                                "version: reconnect over https://%s%s with "
-                                "TLS 1.%d or newer.", name, target,
-                                t->tls_min - 10);
+    static const char hex[] = "0123456789abcdef";
+    char *out = apr_palloc(p, UR_QUOTE_MAX * 4 + 4), *o = out;
+    apr_size_t n;
+
+    for (n = 0; s[n] && n < UR_QUOTE_MAX; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (c >= 0x20 && c < 0x7f) {
+            *o++ = (char)c;
         }
-        if (f->tls == UR_TLS_PROXY && t->tls_min) {
-            return apr_psprintf(r->pool, "TLS 1.%d or newer is required, and "
-                                "the TLS version of a connection made through "
-                                "a proxy cannot be checked here.",
-                                t->tls_min - 10);
+        else {
+            *o++ = '\\';
+            *o++ = 'x';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
         }
-        return apr_pstrcat(r->pool, "This resource is only served over TLS: "
-                           "reconnect over https://", name, target,
-                           t->tls_min ? apr_psprintf(r->pool, " (TLS 1.%d or "
-                                                     "newer)", t->tls_min - 10)
-                                      : "", ".", NULL);
-    case UR_FAM_HTTP:
-        if (t->proto_min >= UR_HTTP_2) {
-            return "HTTP/2 is required: use HTTP/2 (h2 over https://, or "
-                   "h2c where the server offers it).";
-        }
-        return "HTTP/1.1 or newer is required.";
-    case UR_FAM_H2C:
-        return "HTTP/2 is required: use HTTP/2, or upgrade this connection "
-               "with 'Upgrade: h2c'.";
-    default:
-        return apr_pstrcat(r->pool, "Send the request with 'Upgrade: ",
-                           t->name, "' and 'Connection: Upgrade'.", NULL);
     }
+    if (s[n]) {
+        memcpy(o, "...", 3);
+        o += 3;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Where the client should go, as URL pieces already made inert. */
+typedef struct {
+    const char *https;          /* https://host[:port][/prefix] */
+    const char *ws;             /* ws:// or wss:// base for the same */
+    const char *target;         /* the path and query the client sent */
+} ur_where;
+
+/* Does one line of the set ask for TLS and nothing else? */
+static int ur_set_needs_tls(const ur_set *set)
+{
+    int i;
+
+    for (i = 0; i < set->nrules; i++) {
+        if (set->rules[i].families == UR_FAM_TLS) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /*
- * Build the negotiated body for our 426 and register it as this
- * request's custom response.  Only request data (host, path) is escaped
- * per request; the rest comes from the compiled rules.
+ * The URLs the body and a redirect name.  The path is the one the client
+ * asked for (the first request of an internal redirect chain, as sent).
+ * https: the admin's UpgradeRequireTLSURL; over TLS the connection's own
+ * port; behind a proxy that reported https, the proxy's default port; on
+ * plaintext the port of the TLS virtual host serving the same name, found
+ * at startup, else 443.  wss:// whenever TLS is also required or already
+ * in use: a browser on an https page refuses ws:// as mixed content.
  */
-static void ur_set_body(request_rec *r, ur_state *st)
+static void ur_where_to(request_rec *r, const ur_state *st, ur_where *w)
 {
-    const ur_set *conf = st->conf;
-    const ur_facts *f = &st->f;
-    const char *name, *host, *target, *body, *sep;
-    int i, k, port = ap_get_server_port(r);
-    apr_array_header_t *parts = apr_array_make(r->pool, 8, sizeof(char *));
+    const ur_dir_conf *dconf = ap_get_module_config(r->per_dir_config,
+                                                    &upgrade_required_module);
+    const ur_srv_conf *sconf = ap_get_module_config(r->server->module_config,
+                                                    &upgrade_required_module);
+    request_rec *first = r;
+    conn_rec *c = r->connection->master ? r->connection->master
+                                        : r->connection;
+    const char *name, *path;
+    int port = 443, rport = ap_get_server_port(r);
 
-    st->own_body = 1;
-    st->body = ur_negotiate(apr_table_get(r->headers_in, "Accept"));
+    while (first->prev) {
+        first = first->prev;
+    }
+    path = first->parsed_uri.path ? first->parsed_uri.path : first->uri;
+    w->target = ur_inert_url(r->pool, path ? path : "/");
+    if (first->parsed_uri.query) {
+        w->target = apr_pstrcat(r->pool, w->target, "?",
+                                ur_inert_url(r->pool,
+                                             first->parsed_uri.query), NULL);
+    }
 
     name = ur_inert_host(r->pool, r->hostname ? r->hostname
                                               : r->server->server_hostname);
@@ -1727,43 +1834,329 @@ static void ur_set_body(request_rec *r, ur_state *st)
         /* an IPv6 literal goes back into brackets in a URL */
         name = apr_pstrcat(r->pool, "[", name, "]", NULL);
     }
-    host = ap_is_default_port(port, r)
-           ? name : apr_psprintf(r->pool, "%s:%d", name, port);
-    target = ur_inert_url(r->pool, ap_escape_uri(r->pool, r->uri));
-    if (r->args) {
-        target = apr_pstrcat(r->pool, target, "?",
-                             ur_inert_url(r->pool, r->args), NULL);
+    if (st->conn_tls && c->local_addr) {
+        port = c->local_addr->port;
     }
+    else if (st->f.tls == UR_TLS_NONE && sconf->tls_port) {
+        port = sconf->tls_port;
+    }
+    w->https = dconf->tls_url
+               ? dconf->tls_url
+               : port == 443 ? apr_pstrcat(r->pool, "https://", name, NULL)
+                             : apr_psprintf(r->pool, "https://%s:%d", name,
+                                            port);
+    if (st->conn_tls || st->f.tls || ur_set_needs_tls(st->conf)) {
+        w->ws = apr_pstrcat(r->pool, "wss", w->https + 5, NULL);
+    }
+    else {
+        w->ws = ap_is_default_port(rport, r)
+                ? apr_pstrcat(r->pool, "ws://", name, NULL)
+                : apr_psprintf(r->pool, "ws://%s:%d", name, rport);
+    }
+}
+
+/* "TLS 1.2" for 12; what a client used or what a token asks for. */
+static const char *ur_tls_name(apr_pool_t *p, int v)
+{
+    return v >= 10 ? apr_psprintf(p, "TLS 1.%d", v - 10)
+                   : "an older TLS version";
+}
+
+/* One sentence per alternative: what the client should do, as the
+ * text before the https URL, the URL (linked in HTML; NULL: none) and
+ * the text after it. */
+typedef struct {
+    const char *pre;
+    const char *url;
+    const char *post;
+} ur_advice_text;
+
+static void ur_advice(request_rec *r, const ur_token *t, const ur_state *st,
+                      const ur_where *w, int h2c_possible, ur_advice_text *a)
+{
+    const ur_facts *f = &st->f;
+    const char *https = apr_pstrcat(r->pool, w->https, w->target, NULL);
+    int tls = st->conn_tls;
+
+    a->url = NULL;
+    a->post = "";
+    switch (t->family) {
+    case UR_FAM_WEBSOCKET:
+        a->pre = apr_pstrcat(r->pool, "This URL only speaks WebSocket: open "
+                             "it with a WebSocket client (new WebSocket('",
+                             w->ws, w->target, "')).", NULL);
+        return;
+    case UR_FAM_TLS:
+        if (t->tls_min && (f->tls == UR_TLS_DIRECT || f->tls_version)) {
+            a->pre = apr_psprintf(r->pool, "This connection uses an older TLS "
+                                  "version (%s): reconnect over ",
+                                  ur_tls_name(r->pool, f->tls_version));
+            a->url = https;
+            a->post = apr_psprintf(r->pool, " with TLS 1.%d or newer.",
+                                   t->tls_min - 10);
+        }
+        else if (f->tls == UR_TLS_PROXY && t->tls_min) {
+            a->pre = apr_psprintf(r->pool, "TLS 1.%d or newer is required, "
+                                  "and the TLS version of a connection made "
+                                  "through a proxy cannot be checked here.",
+                                  t->tls_min - 10);
+        }
+        else {
+            a->pre = "This resource is only served over TLS: reconnect "
+                     "over ";
+            a->url = https;
+            a->post = t->tls_min ? apr_psprintf(r->pool, " (TLS 1.%d or "
+                                                "newer).", t->tls_min - 10)
+                                 : ".";
+        }
+        return;
+    case UR_FAM_HTTP:
+        if (t->proto_min < UR_HTTP_2) {
+            a->pre = "HTTP/1.1 or newer is required: send the request with "
+                     "HTTP/1.1.";
+        }
+        else if (h2c_possible) {
+            a->pre = "HTTP/2 is required: upgrade this connection with "
+                     "'Upgrade: h2c', 'Connection: Upgrade, HTTP2-Settings' "
+                     "and an HTTP2-Settings header (curl --http2 does), "
+                     "speak HTTP/2 with prior knowledge, or use h2 over ";
+            a->url = https;
+            a->post = ".";
+        }
+        else if (tls) {
+            a->pre = "HTTP/2 is required: reconnect to ";
+            a->url = https;
+            a->post = " offering h2 in TLS ALPN (curl --http2 does).";
+        }
+        else {
+            a->pre = "HTTP/2 is required: this connection cannot be upgraded "
+                     "to it; use h2 over ";
+            a->url = https;
+            a->post = " (chosen by TLS ALPN), or HTTP/2 with prior knowledge "
+                      "where the server offers it.";
+        }
+        return;
+    case UR_FAM_H2C:
+        if (tls) {
+            a->pre = "HTTP/2 is required, and h2c does not exist over TLS "
+                     "(RFC 9113 3): reconnect to ";
+            a->url = https;
+            a->post = " offering h2 in TLS ALPN (curl --http2 does).";
+        }
+        else if (h2c_possible) {
+            a->pre = "HTTP/2 is required: upgrade this connection with "
+                     "'Upgrade: h2c', 'Connection: Upgrade, HTTP2-Settings' "
+                     "and an HTTP2-Settings header (curl --http2 does), or "
+                     "speak HTTP/2 with prior knowledge.";
+        }
+        else {
+            a->pre = "HTTP/2 is required: this server does not upgrade to "
+                     "h2c here; speak HTTP/2 with prior knowledge (curl "
+                     "--http2-prior-knowledge), or use h2 over ";
+            a->url = https;
+            a->post = ".";
+        }
+        return;
+    default:
+        a->pre = apr_pstrcat(r->pool, "Send the request with 'Upgrade: ",
+                             t->name, "' (that token alone) and 'Connection: "
+                             "Upgrade'.", NULL);
+        return;
+    }
+}
+
+/* The first unmet requirement's reason, as one sentence for the body. */
+static const char *ur_reason_sentence(request_rec *r, const ur_state *st)
+{
+    const ur_facts *f = &st->f;
+    const ur_token *t = &st->conf->rules[st->v.first].tokens[0];
+    const char *upgrade;
+
+    switch (st->v.reason) {
+    case UR_NO_UPGRADE:
+        if (f->h2c_why && t->family == UR_FAM_H2C) {
+            break;
+        }
+        upgrade = apr_table_get(r->headers_in, "Upgrade");
+        if (!upgrade) {
+            return apr_psprintf(r->pool, "The request made no upgrade offer "
+                                "(no 'Upgrade: %s').", t->name);
+        }
+        if (!f->conn_upgrade) {
+            return apr_psprintf(r->pool, "The request sent 'Upgrade: %s' but "
+                                "its Connection header does not list "
+                                "'upgrade'.", ur_quote(r->pool, upgrade));
+        }
+        return apr_psprintf(r->pool, "The request sent 'Upgrade: %s'; the "
+                            "upgrade is performed only when the whole value "
+                            "is '%s'.", ur_quote(r->pool, upgrade), t->name);
+    case UR_HTTP10_UPGRADE:
+        return "The request used HTTP/1.0, where an Upgrade header is "
+               "ignored (RFC 9110 7.8): send it with HTTP/1.1.";
+    case UR_WS_METHOD:
+        return apr_psprintf(r->pool, "The WebSocket handshake was a %s; it "
+                            "must be a GET (RFC 6455 4.1).",
+                            ur_quote(r->pool, r->method));
+    case UR_WS_VERSION:
+        if (!f->ws_version) {
+            return "The WebSocket handshake had no Sec-WebSocket-Version; "
+                   "this server speaks version 13 (RFC 6455 4.2.2).";
+        }
+        return apr_psprintf(r->pool, "The WebSocket handshake asked for "
+                            "Sec-WebSocket-Version: %s; this server speaks "
+                            "version 13 (RFC 6455 4.2.2).",
+                            ur_quote(r->pool, f->ws_version));
+    case UR_WS_KEY:
+        return f->ws_key
+               ? "The WebSocket handshake's Sec-WebSocket-Key is malformed: "
+                 "it must be base64 of 16 random bytes (RFC 6455 4.1)."
+               : "The WebSocket handshake had no Sec-WebSocket-Key (RFC "
+                 "6455 4.1).";
+    case UR_NO_TLS:
+        return "The request came over plaintext HTTP.";
+    case UR_TLS_OLD:
+        return apr_psprintf(r->pool, "This connection uses %s; %s or newer is "
+                            "required.", ur_tls_name(r->pool, f->tls_version),
+                            ur_tls_name(r->pool, t->tls_min));
+    case UR_TLS_UNPROVEN:
+        return apr_psprintf(r->pool, "TLS was reported only by a proxy, which "
+                            "did not report its version, so %s or newer "
+                            "cannot be proven.",
+                            ur_tls_name(r->pool, t->tls_min));
+    case UR_PROTO_OLD:
+        if (f->h2c_why) {
+            break;
+        }
+        return apr_psprintf(r->pool, "The request used %s; %s is required.",
+                            ur_quote(r->pool, r->protocol),
+                            t->proto_min >= UR_HTTP_2 ? "HTTP/2"
+                                                      : "HTTP/1.1 or newer");
+    case UR_H2C_REFUSED:
+        break;
+    default:
+        return "";
+    }
+    switch (f->h2c_why) {
+    case UR_H2C_WHY_TLS:
+        return "The request offered h2c over TLS, where it does not exist "
+               "(RFC 9113 3).";
+    case UR_H2C_WHY_SYNTAX:
+        return "The request's h2c offer is not a well-formed upgrade: "
+               "Upgrade must list 'h2c' exactly, as tokens only, with "
+               "'Connection: Upgrade'.";
+    case UR_H2C_WHY_SETTINGS:
+        return "The request's h2c offer had no HTTP2-Settings header, or "
+               "Connection did not list HTTP2-Settings (RFC 7540 3.2).";
+    case UR_H2C_WHY_BODY:
+        return "The request's h2c offer carried a request body; this server "
+               "upgrades only requests without one.";
+    default:
+        return "The request offered h2c, but this server does not upgrade "
+               "to h2c here.";
+    }
+}
+
+/*
+ * The Upgrade value for this connection: only what this server will do.
+ * h2c where the core would take an offer (also for HTTP/2: the response
+ * then goes out over HTTP/2), never over TLS; the protocol itself,
+ * HTTP/2.0, where no upgrade path exists.
+ */
+static const char *ur_advertise(request_rec *r, const ur_rule *rule,
+                                int h2c_possible)
+{
+    const char *adv = "";
+    int k, tls = 0, h2 = 0;
+
+    if (!(rule->families & UR_NEED_H2C)) {
+        return rule->upgrade;
+    }
+    for (k = 0; k < rule->ntokens; k++) {
+        const ur_token *t = &rule->tokens[k];
+        const char *name = t->name;
+
+        if (t->family == UR_FAM_H2C
+            || (t->family == UR_FAM_HTTP && t->proto_min >= UR_HTTP_2)) {
+            if (h2++) {
+                continue;
+            }
+            name = h2c_possible ? "h2c"
+                                : t->family == UR_FAM_H2C ? "HTTP/2.0"
+                                                          : t->name;
+        }
+        else if (t->family == UR_FAM_TLS) {
+            name = apr_psprintf(r->pool, "TLS/1.%d",
+                                t->tls_min ? t->tls_min - 10 : 0);
+            tls = 1;
+        }
+        adv = apr_pstrcat(r->pool, adv, *adv ? ", " : "", name, NULL);
+    }
+    /* RFC 2817 §3.2: the protocol to speak once TLS is up */
+    return tls ? apr_pstrcat(r->pool, adv, ", HTTP/1.1", NULL) : adv;
+}
+
+/*
+ * Build the negotiated body for our 426 and register it as this
+ * request's custom response.  Only request data (host, path, quoted
+ * header values) is escaped per request; the rest comes from the
+ * compiled rules.
+ */
+static void ur_set_body(request_rec *r, ur_state *st)
+{
+    const ur_set *conf = st->conf;
+    const char *body, *sep, *reason;
+    int i, k, h2c_possible;
+    apr_array_header_t *parts = apr_array_make(r->pool, 8,
+                                               sizeof(ur_advice_text));
+    ur_where w;
+
+    st->own_body = 1;
+    st->body = ur_negotiate(apr_table_get(r->headers_in, "Accept"));
+    ur_where_to(r, st, &w);
+    h2c_possible = (conf->families & UR_NEED_H2C) && ur_h2c_possible(r);
+    reason = ur_reason_sentence(r, st);
+
+    /* one item per unmet line, its alternatives joined by " Or: " */
     for (i = 0; i < conf->nrules; i++) {
         const ur_rule *rule = &conf->rules[i];
-        const char *item = "";
 
         if (!(st->v.unmet & ((apr_uint32_t)1 << i))) {
             continue;
         }
         for (k = 0; k < rule->ntokens; k++) {
-            item = apr_pstrcat(r->pool, item, k ? " Or: " : "",
-                               ur_advice(r, &rule->tokens[k], f, name, host,
-                                         target),
-                               NULL);
+            ur_advice_text *a = apr_array_push(parts);
+            ur_advice(r, &rule->tokens[k], st, &w, h2c_possible, a);
+            if (k) {
+                a->pre = apr_pstrcat(r->pool, " Or: ", a->pre, NULL);
+            }
         }
-        APR_ARRAY_PUSH(parts, const char *) = item;
+        /* a NULL pre ends the item */
+        ((ur_advice_text *)apr_array_push(parts))->pre = NULL;
     }
 
     switch (st->body) {
     case UR_BODY_JSON:
     case UR_BODY_JSON_APP:
-        body = "{\"type\":\"about:blank\",\"title\":\"Upgrade Required\","
-               "\"status\":426,\"detail\":\"";
-        sep = "";
+        body = apr_pstrcat(r->pool, "{\"type\":\"about:blank\",\"title\":"
+                           "\"Upgrade Required\",\"status\":426,\"detail\":\"",
+                           ur_escape_json(r->pool, reason), NULL);
+        sep = *reason ? " " : "";
         for (i = 0; i < parts->nelts; i++) {
+            const ur_advice_text *a = &APR_ARRAY_IDX(parts, i,
+                                                     ur_advice_text);
+            if (!a->pre) {
+                sep = " ";
+                continue;
+            }
             body = apr_pstrcat(r->pool, body, sep,
-                               ur_escape_json(r->pool,
-                                              APR_ARRAY_IDX(parts, i, char *)),
-                               NULL);
-            sep = " ";
+                               ur_escape_json(r->pool, a->pre),
+                               a->url ? ur_escape_json(r->pool, a->url) : "",
+                               ur_escape_json(r->pool, a->post), NULL);
+            sep = "";
         }
-        body = apr_pstrcat(r->pool, body, "\",\"required\":[", NULL);
+        body = apr_pstrcat(r->pool, body, "\",\"reason\":\"",
+                           ur_escape_json(r->pool, reason),
+                           "\",\"required\":[", NULL);
         sep = "";
         for (i = 0; i < conf->nrules; i++) {
             if (st->v.unmet & ((apr_uint32_t)1 << i)) {
@@ -1773,26 +2166,56 @@ static void ur_set_body(request_rec *r, ur_state *st)
             }
         }
         body = apr_pstrcat(r->pool, body, "],\"upgrade\":\"",
-                           conf->rules[st->v.first].upgrade, "\"}\n", NULL);
+                           ur_escape_json(r->pool, st->upgrade), "\"}\n",
+                           NULL);
         break;
     case UR_BODY_PLAIN:
-        body = "426 Upgrade Required\n\n";
+        body = apr_pstrcat(r->pool, "426 Upgrade Required\n\n", reason,
+                           *reason ? "\n\n" : "", NULL);
+        sep = "- ";
         for (i = 0; i < parts->nelts; i++) {
-            body = apr_pstrcat(r->pool, body, "- ",
-                               APR_ARRAY_IDX(parts, i, char *), "\n", NULL);
+            const ur_advice_text *a = &APR_ARRAY_IDX(parts, i,
+                                                     ur_advice_text);
+            if (!a->pre) {
+                body = apr_pstrcat(r->pool, body, "\n", NULL);
+                sep = "- ";
+                continue;
+            }
+            body = apr_pstrcat(r->pool, body, sep, a->pre,
+                               a->url ? a->url : "", a->post, NULL);
+            sep = "";
         }
         break;
     default:
-        body = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n"
-               "<html><head>\n<title>426 Upgrade Required</title>\n"
-               "</head><body>\n<h1>Upgrade Required</h1>\n"
-               "<p>This resource cannot be served over the protocol this "
-               "request used.</p>\n<ul>\n";
+        body = apr_pstrcat(r->pool,
+                           "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">"
+                           "\n<html><head>\n<title>426 Upgrade Required</title>"
+                           "\n</head><body>\n<h1>Upgrade Required</h1>\n"
+                           "<p>This resource cannot be served over the "
+                           "protocol this request used.", *reason ? " " : "",
+                           ur_escape_html(r->pool, reason), "</p>\n<ul>\n",
+                           NULL);
+        sep = "<li>";
         for (i = 0; i < parts->nelts; i++) {
-            body = apr_pstrcat(r->pool, body, "<li>",
-                               ur_escape_html(r->pool,
-                                              APR_ARRAY_IDX(parts, i, char *)),
-                               "</li>\n", NULL);
+            const ur_advice_text *a = &APR_ARRAY_IDX(parts, i,
+                                                     ur_advice_text);
+            const char *url = "";
+
+            if (!a->pre) {
+                body = apr_pstrcat(r->pool, body, "</li>\n", NULL);
+                sep = "<li>";
+                continue;
+            }
+            if (a->url) {
+                /* one click from the right place */
+                url = ur_escape_html(r->pool, a->url);
+                url = apr_pstrcat(r->pool, "<a href=\"", url, "\">", url,
+                                  "</a>", NULL);
+            }
+            body = apr_pstrcat(r->pool, body, sep,
+                               ur_escape_html(r->pool, a->pre), url,
+                               ur_escape_html(r->pool, a->post), NULL);
+            sep = "";
         }
         body = apr_pstrcat(r->pool, body, "</ul>\n", ur_signature(r),
                            "</body></html>\n", NULL);
@@ -1831,7 +2254,7 @@ static void ur_assert_headers(request_rec *r, const ur_state *st,
     /* RFC 9113 §8.2.2: connection-specific fields do not exist in h2,
      * mod_http2 strips them; do not fight it. */
     if (!st->http2) {
-        ur_put(r, into, "Upgrade", st->conf->rules[st->v.first].upgrade);
+        ur_put(r, into, "Upgrade", st->upgrade);
         ur_put(r, into, "Connection", "Upgrade");
     }
     /* the answer depends on hop-by-hop input no Vary can express */
@@ -1846,6 +2269,25 @@ static void ur_assert_headers(request_rec *r, const ur_state *st,
             apr_table_mergen(into, "Vary", "Accept");
         }
     }
+}
+
+/* A new refusal's state; top is the request the client sent. */
+static ur_state *ur_new_state(request_rec *top, const ur_set *set,
+                              const ur_verdict *v, const ur_facts *f)
+{
+    ur_state *st = apr_pcalloc(top->pool, sizeof(*st));
+    const ur_rule *rule = &set->rules[v->first];
+
+    st->conf = set;
+    st->v = *v;
+    st->f = *f;
+    st->http2 = top->proto_num >= UR_HTTP_2;
+    st->conn_tls = ap_ssl_conn_is_ssl(top->connection->master
+                                      ? top->connection->master
+                                      : top->connection);
+    st->upgrade = ur_advertise(top, rule, (rule->families & UR_NEED_H2C)
+                                          && ur_h2c_possible(top));
+    return st;
 }
 
 /* Our body unless an ErrorDocument 426 applies, and our headers. */
@@ -2016,11 +2458,7 @@ static int ur_post_perdir(request_rec *r)
                                   &upgrade_required_module)) {
             /* if the main request ends in this 426 (mod_dir does so when
              * no other index is found), it carries our headers and body */
-            st = apr_pcalloc(top->pool, sizeof(*st));
-            st->conf = set;
-            st->v = v;
-            st->f = f;
-            st->http2 = top->proto_num >= UR_HTTP_2;
+            st = ur_new_state(top, set, &v, &f);
             st->via_sub = 1;
             st->sub_uri = apr_pstrdup(top->pool, r->uri);
             ap_set_module_config(top->request_config,
@@ -2040,11 +2478,7 @@ static int ur_post_perdir(request_rec *r)
     }
 
     /* what the body, the filter and the ErrorDocument request need */
-    st = apr_pcalloc(r->pool, sizeof(*st));
-    st->conf = set;
-    st->v = v;
-    st->f = f;
-    st->http2 = r->proto_num >= UR_HTTP_2;
+    st = ur_new_state(r, set, &v, &f);
     ap_set_module_config(r->request_config, &upgrade_required_module, st);
     ur_note_refusal(r, st);
     ur_prepare_response(r, st);
@@ -2092,6 +2526,86 @@ static int ur_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* Collect the <VirtualHost> sections (file:line) that say SSLEngine on;
+ * *main_tls is set when the main server itself does. */
+static void ur_find_tls_vhosts(apr_pool_t *p, const ap_directive_t *d,
+                               const ap_directive_t *vhost, apr_hash_t *tls,
+                               int *main_tls)
+{
+    for (; d; d = d->next) {
+        if (!apr_cstr_casecmp(d->directive, "<VirtualHost")) {
+            ur_find_tls_vhosts(p, d->first_child, d, tls, main_tls);
+        }
+        else if (!apr_cstr_casecmp(d->directive, "SSLEngine") && d->args
+                 && !apr_cstr_casecmp(d->args, "on")) {
+            if (vhost) {
+                apr_hash_set(tls, apr_psprintf(p, "%s:%d", vhost->filename,
+                                               vhost->line_num),
+                             APR_HASH_KEY_STRING, "");
+            }
+            else {
+                *main_tls = 1;
+            }
+        }
+        else if (d->first_child && d->directive[0] == '<'
+                 && !apr_cstr_casecmpn(d->directive, "<If", 3)
+                 && apr_cstr_casecmp(d->directive, "<If")) {
+            /* <IfModule>, <IfDefine>, <IfDirective>, <IfVersion>... */
+            ur_find_tls_vhosts(p, d->first_child, vhost, tls, main_tls);
+        }
+    }
+}
+
+/*
+ * The https:// URL a plaintext 426 names must have the right port: that
+ * of the TLS virtual host serving the same ServerName or ServerAlias.
+ * Found once here, through a hash of names, so 10,000 vhosts cost no
+ * more than a pass over them.
+ */
+static void ur_map_tls_ports(apr_pool_t *p, server_rec *main_s)
+{
+    apr_hash_t *tls = apr_hash_make(p), *names = apr_hash_make(p);
+    server_rec *s;
+    int main_tls = 0, i;
+
+    ur_find_tls_vhosts(p, ap_conftree, NULL, tls, &main_tls);
+    for (s = main_s; s; s = s->next) {
+        int port;
+
+        if (s == main_s ? !main_tls
+            : !s->defn_name
+              || !apr_hash_get(tls, apr_psprintf(p, "%s:%d", s->defn_name,
+                                                 s->defn_line_number),
+                               APR_HASH_KEY_STRING)) {
+            continue;
+        }
+        port = s->addrs && s->addrs->host_port ? s->addrs->host_port
+                                               : s->port ? s->port : 443;
+        if (s->server_hostname) {
+            apr_hash_set(names, s->server_hostname, APR_HASH_KEY_STRING,
+                         apr_itoa(p, port));
+        }
+        for (i = 0; s->names && i < s->names->nelts; i++) {
+            apr_hash_set(names, APR_ARRAY_IDX(s->names, i, const char *),
+                         APR_HASH_KEY_STRING, apr_itoa(p, port));
+        }
+    }
+    for (s = main_s; s; s = s->next) {
+        ur_srv_conf *sconf = ap_get_module_config(s->module_config,
+                                                  &upgrade_required_module);
+        const char *port = s->server_hostname
+                           ? apr_hash_get(names, s->server_hostname,
+                                          APR_HASH_KEY_STRING) : NULL;
+
+        for (i = 0; !port && s->names && i < s->names->nelts; i++) {
+            port = apr_hash_get(names, APR_ARRAY_IDX(s->names, i,
+                                                     const char *),
+                                APR_HASH_KEY_STRING);
+        }
+        sconf->tls_port = port ? atoi(port) : 0;
+    }
+}
+
 /* a real (re)start: say it in the error log, once, not in the preflight */
 static int ur_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
@@ -2099,6 +2613,7 @@ static int ur_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         ur_check_errordocs(ptemp, s, ap_conftree);
     }
+    ur_map_tls_ports(ptemp, s);
     return OK;
 }
 

@@ -41,7 +41,7 @@ for my $c (@cases) {
 
 # the body tells the plaintext client where to go, with the real URL
 my $r = req(GET => '/tls12/?a=1');
-like $r->{body}, qr{reconnect over https://localhost/tls12/\?a=1}, 'body names the https:// URL';
+like $r->{body}, qr{reconnect over <a href="https://localhost:@{[ t_vars()->{ssl_port} ]}/tls12/\?a=1">}, 'body names the https:// URL, the TLS vhost\'s port';
 unlike $r->{body}, qr/SSL/, "no word of httpd's canned SSL text";
 
 # the version reason and the directive location reach the error log

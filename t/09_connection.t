@@ -95,6 +95,6 @@ for my $a (@attempts) {
 $s = raw_socket();
 print $s "GET /tls-any/page?x=1 HTTP/1.1\r\nHost: localhost\r\nUpgrade: TLS/1.0\r\nConnection: Upgrade\r\n\r\n";
 ($st, $head, $body) = read_response($s);
-like $body, qr{reconnect over https://localhost/tls-any/page\?x=1}, 'TLS upgrade attempt: body names the https:// URL';
+like $body, qr{reconnect over <a href="https://localhost:\d+/tls-any/page\?x=1">}, 'TLS upgrade attempt: body names the https:// URL';
 is_deeply [ header_lines($head, 'Upgrade') ], ['TLS/1.0, HTTP/1.1'], 'Upgrade: TLS/1.0, HTTP/1.1';
 close $s;

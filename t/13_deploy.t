@@ -110,7 +110,7 @@ for my $p (@proxy) {
 }
 $r = req(GET => '/tls12/', from => '127.0.0.2', vhost => 'ur_alb',
          headers => [ $xfp => 'https', 'X-Amzn-Tls-Version' => 'TLSv1' ]);
-like $r->{body}, qr/older TLS version: reconnect over https:.* with TLS 1\.2 or newer/,
+like $r->{body}, qr/older TLS version \(TLS 1\.0\): reconnect over .* with TLS 1\.2 or newer/,
     'a version the proxy reported: the body says it is too old';
 $r = req(GET => '/tls12/', from => '127.0.0.2', headers => [ 'X-Forwarded-Proto' => 'https' ]);
 like $r->{body}, qr/TLS 1\.2 or newer is required, and the TLS version of a connection made through a proxy cannot be checked here/,

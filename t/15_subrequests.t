@@ -64,7 +64,7 @@ like $r->{head}, qr{^Cache-Control: no-store\r?$}mi,
 like $r->{body}, qr{<p>This resource cannot be served over the protocol},
     '/subreq/: our 426 page, not the canned one';
 like $r->{body},
-    qr{reconnect over https://localhost/subreq/(?!index\.html)},
+    qr{reconnect over (?:<a href="[^"]*">)?https://localhost:\d+/subreq/(?!index\.html)},
     '/subreq/: the body names the URL the client asked for';
 unlike $r->{body}, qr/\Q$secret{subreq}\E/,
     '/subreq/: the secret is not served';
@@ -83,7 +83,7 @@ like $r->{body}, qr/\Q$secret{subreq}\E/, '/subreq/ over TLS: the index';
 $r = req(GET => '/subloc/');
 expect($r, 'GET /subloc/ (Location on index.html) in plaintext', 426,
        'TLS/1.0, HTTP/1.1');
-like $r->{body}, qr{reconnect over https://localhost/subloc/(?!index\.html)},
+like $r->{body}, qr{reconnect over (?:<a href="[^"]*">)?https://localhost:\d+/subloc/(?!index\.html)},
     '/subloc/: the body names the URL the client asked for';
 unlike $r->{body}, qr/\Q$secret{subloc}\E/,
     '/subloc/: the secret is not served';

@@ -55,7 +55,7 @@ push @cases, [ 'target ' . show($_), $_, 'localhost' ] for @targets;
 
 my %types = (
     # Accept => assertions specific to that body type
-    'text/html'        => 1,
+    'text/html'        => 2,
     'application/json' => 2,
     'text/plain'       => 1,
 );
@@ -101,6 +101,12 @@ for my $c (@cases) {
             my ($items) = $body =~ m{<ul>\n(.*)</ul>}s;
             $items //= '';
             $items =~ s{</?li>}{}g;
+            # the https URL is our link: its href must be the URL it shows
+            my @links = $items =~ m{<a href="([^"<>]*)">([^"<>]*)</a>}g;
+            ok !grep({ $_ % 2 == 0 && $links[$_] ne $links[$_ + 1] }
+                     0 .. $#links),
+               "$label: the link's href is the URL it shows";
+            $items =~ s{<a href="[^"<>]*">[^"<>]*</a>}{URL}g;
             ok length $items && $items !~ /[<>"']/,
                "$label: no markup or quote from the request"
                 or diag show($items);
@@ -116,7 +122,8 @@ for my $c (@cases) {
                 or diag show($detail // '(none)');
         }
         else {
-            like $body, qr{\A426 Upgrade Required\n\n- \S},
+            # the status line, the reason, then one "- " line per rule
+            like $body, qr{\A426 Upgrade Required\n\n(?:[^\n]+\n\n)?- \S},
                 "$label: our plain text body";
         }
     }
