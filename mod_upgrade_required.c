@@ -2556,6 +2556,17 @@ static void ur_find_tls_vhosts(apr_pool_t *p, const ap_directive_t *d,
     }
 }
 
+/* One name of a TLS vhost: the first vhost defined for a name wins,
+ * unless a later one listens on 443, the port browsers try. */
+static void ur_add_tls_name(apr_pool_t *p, apr_hash_t *names,
+                            const char *name, int port)
+{
+    if (name && (port == 443
+                 || !apr_hash_get(names, name, APR_HASH_KEY_STRING))) {
+        apr_hash_set(names, name, APR_HASH_KEY_STRING, apr_itoa(p, port));
+    }
+}
+
 /*
  * The https:// URL a plaintext 426 names must have the right port: that
  * of the TLS virtual host serving the same ServerName or ServerAlias.
@@ -2581,13 +2592,10 @@ static void ur_map_tls_ports(apr_pool_t *p, server_rec *main_s)
         }
         port = s->addrs && s->addrs->host_port ? s->addrs->host_port
                                                : s->port ? s->port : 443;
-        if (s->server_hostname) {
-            apr_hash_set(names, s->server_hostname, APR_HASH_KEY_STRING,
-                         apr_itoa(p, port));
-        }
+        ur_add_tls_name(p, names, s->server_hostname, port);
         for (i = 0; s->names && i < s->names->nelts; i++) {
-            apr_hash_set(names, APR_ARRAY_IDX(s->names, i, const char *),
-                         APR_HASH_KEY_STRING, apr_itoa(p, port));
+            ur_add_tls_name(p, names, APR_ARRAY_IDX(s->names, i,
+                                                    const char *), port);
         }
     }
     for (s = main_s; s; s = s->next) {

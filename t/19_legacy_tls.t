@@ -108,10 +108,12 @@ for my $case ([ 'tls1', 'TLSv1' ], [ 'tls1_1', 'TLSv1.1' ]) {
         "$proto: one line Upgrade: TLS/1.2, HTTP/1.1";
     like join(',', header_lines($r->{head}, 'Connection')), qr/\bUpgrade\b/,
         "$proto: Connection: Upgrade";
-    my $url = qr{https://\Q$v->{host}\E/legacy/enforce/};
+    # the connection's own port: the client is on the legacy vhost
+    my $url = qr{https://\Q$v->{host}\E:$legacy/legacy/enforce/\?\Q$tag-$ver\E};
+    my $name = $proto eq 'TLSv1' ? 'TLS 1\.0' : 'TLS 1\.1';
     like $r->{body},
-        qr{older TLS version: reconnect over $url.* with TLS 1\.2 or newer},
-        "$proto: the body says TLS 1.2 or newer";
+        qr{older TLS version \($name\): reconnect over $url with TLS 1\.2 or newer},
+        "$proto: the body names the version used, says TLS 1.2 or newer";
     like audit_log(qr/\Q$tag-$ver\E/),
         qr{^\S+ \[[^]]+\] $req 426 \Q$proto\E TLS/1\.2$}m,
         "$proto, enforce: audit log line with $proto and TLS/1.2";
