@@ -1048,15 +1048,20 @@ static void *ur_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     int locked = add->htaccess && base->lock == UR_LOCK_ON;
 
     if (!add->own.rules && add->own.mode == UR_MODE_UNSET
-        && add->lock == UR_LOCK_UNSET) {
+        && add->lock == UR_LOCK_UNSET && add->redirect == UR_LOCK_UNSET
+        && !add->tls_url) {
         return basev;
     }
     if (add->own.rules && !locked && base->lock != UR_LOCK_ON
-        && !base->extra.nrules) {
+        && !base->extra.nrules && base->redirect == UR_LOCK_UNSET
+        && !base->tls_url) {
         return addv;
     }
     conf = apr_pcalloc(p, sizeof(*conf));
     conf->lock = add->lock != UR_LOCK_UNSET ? add->lock : base->lock;
+    conf->redirect = add->redirect != UR_LOCK_UNSET ? add->redirect
+                                                    : base->redirect;
+    conf->tls_url = add->tls_url ? add->tls_url : base->tls_url;
     if (locked) {
         conf->own = base->own;
         ur_merge_set(&conf->extra, &base->extra, &add->own);
@@ -1285,6 +1290,75 @@ static const char *ur_cmd_lock(cmd_parms *cmd, void *dconf,
                             "'%.*s' (allowed: on, off)", UR_QUOTE_MAX,
                             argv[0]);
     }
+    return NULL;
+}
+
+static const char *ur_cmd_redirect(cmd_parms *cmd, void *dconf,
+                                   int argc, char *const argv[])
+{
+    ur_dir_conf *conf = dconf;
+    const char *err = ur_one_arg(cmd, argc, argv, "on, off");
+
+    if (err) {
+        return err;
+    }
+    if (!apr_cstr_casecmp(argv[0], "on")) {
+        conf->redirect = UR_LOCK_ON;
+    }
+    else if (!apr_cstr_casecmp(argv[0], "off")) {
+        conf->redirect = UR_LOCK_OFF;
+    }
+    else {
+        return apr_psprintf(cmd->pool, "UpgradeRequireTLSRedirect: unknown "
+                            "value '%.*s' (allowed: on, off)", UR_QUOTE_MAX,
+                            argv[0]);
+    }
+    return NULL;
+}
+
+/*
+ * https://host[:port][/prefix]: where the TLS side of this resource is,
+ * for a module that cannot know it (a CDN, a proxy, another host).  It
+ * goes into bodies and Location headers, so only URI characters.
+ */
+static const char *ur_cmd_tls_url(cmd_parms *cmd, void *dconf,
+                                  int argc, char *const argv[])
+{
+    ur_dir_conf *conf = dconf;
+    const char *err = ur_one_arg(cmd, argc, argv, "an https:// URL: "
+                                 "https://host[:port][/path]");
+    const char *host, *s;
+    char *url;
+
+    if (err) {
+        return err;
+    }
+    url = apr_pstrdup(cmd->pool, argv[0]);
+    if (apr_cstr_casecmpn(url, "https://", 8)) {
+        return apr_psprintf(cmd->pool, "UpgradeRequireTLSURL: '%.*s' is not "
+                            "an https:// URL (allowed: "
+                            "https://host[:port][/path])", UR_QUOTE_MAX, url);
+    }
+    host = url + 8;
+    for (s = host; *s; s++) {
+        if (!apr_isalnum(*s) && !strchr("-._~!$&()*+,;=:/%[]", *s)) {
+            return apr_psprintf(cmd->pool, "UpgradeRequireTLSURL: character "
+                                "'%c' at position %d of '%.*s' (allowed: "
+                                "https://host[:port][/path] without query, "
+                                "fragment or user name)", *s,
+                                (int)(s - url) + 1, UR_QUOTE_MAX, url);
+        }
+    }
+    if (!*host || *host == '/' || *host == ':') {
+        return apr_psprintf(cmd->pool, "UpgradeRequireTLSURL: no host in "
+                            "'%.*s' (allowed: https://host[:port][/path])",
+                            UR_QUOTE_MAX, url);
+    }
+    /* the request's path follows: no slash of our own at the end */
+    for (s = url + strlen(url); s > host + 1 && s[-1] == '/'; s--)
+        ;
+    url[s - url] = '\0';
+    conf->tls_url = url;
     return NULL;
 }
 
@@ -2304,8 +2378,7 @@ static void ur_prepare_response(request_rec *r, ur_state *st)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00003)
                       "ErrorDocument 426 for %s is a remote URL (%s): "
                       "httpd answers 302 instead of 426, and the client "
-                      "never sees Upgrade; use a local path",
-                      ap_escape_logitem(r->pool, r->uri), custom);
+                      "never sees Upgrade; use a local path", r->uri, custom);
     }
     ur_assert_headers(r, st, r->err_headers_out);
 }
@@ -2340,6 +2413,66 @@ static int ur_serves_our_426(request_rec *r)
            && ur_find_state(r->prev);
 }
 
+/* "URI /x on virtual host name:port" for the info lines (the error log
+ * escapes control bytes itself). */
+static const char *ur_log_where(request_rec *r)
+{
+    return apr_psprintf(r->pool, "URI %s on virtual host %s:%u", r->uri,
+                        r->server->server_hostname,
+                        (unsigned)r->server->port);
+}
+
+/* LogLevel upgrade_required:debug: the facts the decision was made on. */
+static void ur_log_facts(request_rec *r, const ur_facts *f)
+{
+    static const char *const tls[] = { "none", "direct", "proxy" };
+
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "upgrade_required: facts for %s: protocol %d, TLS %s "
+                  "(version %d), Upgrade '%.*s'%s, Connection upgrade %s, "
+                  "GET %s, Sec-WebSocket-Version '%.*s', Sec-WebSocket-Key "
+                  "%s, h2c accepted %s", r->uri, f->proto_num,
+                  tls[f->tls], f->tls_version, UR_QUOTE_MAX,
+                  f->upgrade ? f->upgrade : "-",
+                  f->upgrade_ignored ? " (ignored: HTTP/1.0)" : "",
+                  f->conn_upgrade ? "yes" : "no", f->is_get ? "yes" : "no",
+                  UR_QUOTE_MAX, f->ws_version ? f->ws_version : "-",
+                  !f->ws_key ? "missing" : ur_ws_key_ok(f->ws_key)
+                                           ? "well-formed" : "malformed",
+                  f->h2c_accepted ? "yes" : "no");
+}
+
+/*
+ * Does every enforced requirement the request fails have a TLS
+ * alternative, on a plaintext request?  Then UpgradeRequireTLSRedirect
+ * may answer with a redirect instead of a 426.
+ */
+static int ur_fails_only_tls(const ur_dir_conf *conf, const ur_facts *f)
+{
+    const ur_set *sets[2];
+    ur_verdict v;
+    int i, k;
+
+    if (f->tls != UR_TLS_NONE) {
+        return 0;
+    }
+    sets[0] = &conf->own;
+    sets[1] = &conf->extra;
+    for (i = 0; i < 2; i++) {
+        if (!sets[i]->nrules || sets[i]->mode == UR_MODE_REPORT
+            || ur_evaluate(sets[i], f, &v) == UR_OK) {
+            continue;
+        }
+        for (k = 0; k < sets[i]->nrules; k++) {
+            if ((v.unmet & ((apr_uint32_t)1 << k))
+                && !(sets[i]->rules[k].families & UR_FAM_TLS)) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
 /*
  * Log and export a refusal once: at the decision for a main request, or
  * when a main request answers the 426 one of its subrequests got (the
@@ -2359,10 +2492,11 @@ static void ur_note_refusal(request_rec *r, ur_state *st)
     apr_table_setn(r->notes, UR_NOTE_NAME, rule->text);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00001)
                   "426 Upgrade Required: unmet requirement '%s' (%s:%u): "
-                  "%s%s%s", rule->text, rule->file, rule->line,
+                  "%s%s%s; %s", rule->text, rule->file, rule->line,
                   ur_reason_text(st->v.reason),
                   st->via_sub ? ", in the subrequest for " : "",
-                  st->via_sub ? ap_escape_logitem(r->pool, st->sub_uri) : "");
+                  st->via_sub ? st->sub_uri : "",
+                  ur_log_where(r));
     /* A refused upgrade attempt may be followed by bytes of the next
      * protocol (a ClientHello, websocket frames): never parse them as
      * HTTP.  This also skips reading the request body. */
@@ -2401,6 +2535,35 @@ static const ur_set *ur_decide(const ur_dir_conf *conf, const ur_facts *f,
 }
 
 /*
+ * UpgradeRequireTLSRedirect on: a plaintext request that fails only TLS
+ * requirements gets 308 Permanent Redirect to the https URL (RFC 9110
+ * §15.4.9 keeps the method and body), with no Upgrade header at all:
+ * browsers follow it, and scanners looking for "Upgrade: TLS" (the
+ * CVE-2025-49812 checks) see none.
+ */
+static int ur_redirect(request_rec *r, ur_state *st)
+{
+    const ur_rule *rule = &st->conf->rules[st->v.first];
+    const char *url;
+    ur_where w;
+
+    ur_where_to(r, st, &w);
+    url = apr_pstrcat(r->pool, w.https, w.target, NULL);
+    apr_table_setn(r->subprocess_env, UR_ENV_NAME, rule->text);
+    apr_table_setn(r->notes, UR_NOTE_NAME, rule->text);
+    apr_table_setn(r->headers_out, "Location", url);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00005)
+                  "308 Permanent Redirect to %s: unmet requirement '%s' "
+                  "(%s:%u): %s; %s", url, rule->text, rule->file, rule->line,
+                  ur_reason_text(st->v.reason), ur_log_where(r));
+    /* an "Upgrade: TLS/1.0" offer may be followed by a ClientHello */
+    if (!st->http2 && apr_table_get(r->headers_in, "Upgrade")) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    return HTTP_PERMANENT_REDIRECT;
+}
+
+/*
  * The decision (SPEC §3): after the per-directory merge and before
  * authentication.  Runs for every request, subrequests included (mod_dir's
  * index lookup, MultiViews, SSI #include virtual reach files through
@@ -2435,6 +2598,9 @@ static int ur_post_perdir(request_rec *r)
     ur_gather_facts(top, conf->own.families | conf->extra.families,
                     conf->own.need_tls_version | conf->extra.need_tls_version,
                     &f);
+    if (APLOGrdebug(r)) {
+        ur_log_facts(r, &f);
+    }
     if ((set = ur_decide(conf, &f, &v)) == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "upgrade_required: all %d requirement(s) met: %s",
@@ -2472,13 +2638,17 @@ static int ur_post_perdir(request_rec *r)
         apr_table_setn(r->notes, UR_NOTE_NAME, rule->text);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00002)
                       "report mode, would answer 426: unmet requirement "
-                      "'%s' (%s:%u): %s", rule->text, rule->file, rule->line,
-                      ur_reason_text(v.reason));
+                      "'%s' (%s:%u): %s; %s", rule->text, rule->file,
+                      rule->line, ur_reason_text(v.reason), ur_log_where(r));
         return DECLINED;
     }
 
     /* what the body, the filter and the ErrorDocument request need */
     st = ur_new_state(r, set, &v, &f);
+    if (conf->redirect == UR_LOCK_ON && !st->conn_tls
+        && ur_fails_only_tls(conf, &f)) {
+        return ur_redirect(r, st);
+    }
     ap_set_module_config(r->request_config, &upgrade_required_module, st);
     ur_note_refusal(r, st);
     ur_prepare_response(r, st);
@@ -2634,9 +2804,9 @@ static apr_status_t ur_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     request_rec *r = f->r;
     const ur_state *st = f->ctx;
 
-    if (ap_is_HTTP_SUCCESS(r->status)) {
-        /* an error page (a CGI's "Status: 200") cannot turn the refusal
-         * into a success */
+    if (r->status != HTTP_UPGRADE_REQUIRED) {
+        /* an error page (a CGI's "Status: 200", a proxied page whose
+         * backend answers 404) never changes the status of the refusal */
         r->status = HTTP_UPGRADE_REQUIRED;
         r->status_line = NULL;
     }
@@ -2717,6 +2887,14 @@ static const command_rec ur_cmds[] = {
                       RSRC_CONF | ACCESS_CONF,
                       "'on': .htaccess files can add requirements here, "
                       "never remove, replace or report on these"),
+    AP_INIT_TAKE_ARGV("UpgradeRequireTLSRedirect", ur_cmd_redirect, NULL,
+                      RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
+                      "'on': a plaintext request that fails only TLS "
+                      "requirements gets 308 to the https:// URL"),
+    AP_INIT_TAKE_ARGV("UpgradeRequireTLSURL", ur_cmd_tls_url, NULL,
+                      RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
+                      "https://host[:port][/path]: where the TLS side of "
+                      "these resources is (bodies and redirects)"),
     /* trust is a property of the server's network, not of a path */
     AP_INIT_TAKE_ARGV("UpgradeRequireTrustedProxy", ur_cmd_proxy, NULL,
                       RSRC_CONF,
