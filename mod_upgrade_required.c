@@ -66,6 +66,10 @@
 module AP_MODULE_DECLARE_DATA upgrade_required_module;
 #endif
 
+/* The one place the version lives: the startup log line, "make deb" and
+ * the README's check read it from here. */
+#define UR_VERSION          "0.9.0"
+
 /* Our own stable log tags; httpd's AHnnnnn numbers belong to httpd. */
 #define URLOGNO(n)          "UR" #n ": "
 
@@ -2789,6 +2793,8 @@ static int ur_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
 {
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, URLOGNO(00006)
+                     "mod_upgrade_required " UR_VERSION " loaded");
         ur_check_errordocs(ptemp, s, ap_conftree);
     }
     ur_map_tls_ports(ptemp, s);
