@@ -1008,6 +1008,7 @@ typedef struct {
     const char *sub_uri;        /* ... the subrequest's URI */
     const char *upgrade;        /* Upgrade value for this connection */
     int conn_tls;               /* the connection is TLS (mod_ssl) */
+    int proxy_tls;              /* a trusted proxy says the client has TLS */
 } ur_state;
 
 /* ------------------------------------------------------------------ */
@@ -1878,7 +1879,7 @@ static int ur_set_needs_tls(const ur_set *set)
  * The URLs the body and a redirect name.  The path is the one the client
  * asked for (the first request of an internal redirect chain, as sent).
  * https: the admin's UpgradeRequireTLSURL; over TLS the connection's own
- * port; behind a proxy that reported https, the proxy's default port; on
+ * port; behind a proxy that reported https, the default port; on
  * plaintext the port of the TLS virtual host serving the same name, found
  * at startup, else 443.  wss:// whenever TLS is also required or already
  * in use: a browser on an https page refuses ws:// as mixed content.
@@ -1915,7 +1916,7 @@ static void ur_where_to(request_rec *r, const ur_state *st, ur_where *w)
     if (st->conn_tls && c->local_addr) {
         port = c->local_addr->port;
     }
-    else if (st->f.tls == UR_TLS_NONE && sconf->tls_port) {
+    else if (!st->proxy_tls && sconf->tls_port) {
         port = sconf->tls_port;
     }
     w->https = dconf->tls_url
@@ -1923,7 +1924,7 @@ static void ur_where_to(request_rec *r, const ur_state *st, ur_where *w)
                : port == 443 ? apr_pstrcat(r->pool, "https://", name, NULL)
                              : apr_psprintf(r->pool, "https://%s:%d", name,
                                             port);
-    if (st->conn_tls || st->f.tls || ur_set_needs_tls(st->conf)) {
+    if (st->conn_tls || st->proxy_tls || ur_set_needs_tls(st->conf)) {
         w->ws = apr_pstrcat(r->pool, "wss", w->https + 5, NULL);
     }
     else {
@@ -2363,6 +2364,16 @@ static ur_state *ur_new_state(request_rec *top, const ur_set *set,
     st->conn_tls = ap_ssl_conn_is_ssl(top->connection->master
                                       ? top->connection->master
                                       : top->connection);
+    if (f->tls == UR_TLS_PROXY) {
+        st->proxy_tls = 1;
+    }
+    else if (!st->conn_tls && !(set->families & UR_FAM_TLS)) {
+        /* not gathered for the rules, but the URLs we print need it */
+        ur_facts pf;
+        memset(&pf, 0, sizeof(pf));
+        ur_proxy_tls(top, &pf);
+        st->proxy_tls = pf.tls == UR_TLS_PROXY;
+    }
     st->upgrade = ur_advertise(top, rule, (rule->families & UR_NEED_H2C)
                                           && ur_h2c_possible(top));
     return st;

@@ -35,7 +35,7 @@ my @raw = (
     [ 'two lines, both met', '/multi/', { tls => 1, headers => \@ws }, 200, undef ],
 );
 
-plan tests => 2 * @raw + 22;
+plan tests => 2 * @raw + 24;
 Test::More->builder->failure_output(\*STDERR);
 
 for my $c (@raw) {
@@ -65,6 +65,13 @@ like $out, qr{^HTTP/1\.1 101 }m, 'curl Upgrade: h2c is switched (101)';
 like $out, qr{^HTTP/2 200}m, 'and answered over HTTP/2';
 $out = nghttp('-v', '-u', "$v->{url}/h2c-only/");
 like $out, qr/HTTP Upgrade response.*101|:status: 200/s, 'nghttp -u: upgraded and 200';
+
+# HTTP/2 on cleartext where the core takes h2c: curl --http2's offer is
+# accepted (the response then goes out over HTTP/2), and the 426 for a
+# plain HTTP/1.1 request advertised exactly that upgrade
+$out = curl('-i', '--http2', "$v->{url}/h2only/");
+like $out, qr{^HTTP/1\.1 101 }m, 'HTTP/2 area: curl --http2 offers h2c, 101';
+like $out, qr{^HTTP/2 200}m, 'and gets its 200 over HTTP/2';
 
 # where mod_http2 would ignore the offer (H2Upgrade off), it does not count
 $out = curl('-i', '--http2', "$v->{url}/h2c-noupgrade/");

@@ -11,7 +11,7 @@ use Apache::Test qw(-withtestmore);
 use URTest qw(t_vars header_lines error_log_size error_log_since);
 use URReq qw(req expect);
 
-plan tests => 35;
+plan tests => 39;
 Test::More->builder->failure_output(\*STDERR);
 
 my $v  = t_vars();
@@ -87,6 +87,25 @@ like $r->{body}, qr{reconnect over <a href="https://secure\.example\.org:8443/ba
 $r = req(GET => '/tls-url/a', headers => [ Accept => 'text/plain' ]);
 like $r->{body}, qr{reconnect over https://secure\.example\.org:8443/base/tls-url/a\.},
     'and in the plain text';
+
+# ---- the https and wss URLs ----------------------------------------------
+$r = req(GET => '/x', vhost => 'ur_notwin', host => 'notwin.example');
+like $r->{body}, qr{reconnect over <a href="https://notwin\.example/x">},
+    'no TLS vhost serves the name: https URL on 443, no port';
+# behind a trusted proxy that says https, a websocket URL is wss://
+$r = req(GET => '/ws-only/', from => '127.0.0.2',
+         headers => [ 'X-Forwarded-Proto' => 'https' ]);
+like $r->{body}, qr{new WebSocket\(&#39;wss://localhost/ws-only/&#39;\)},
+    'a trusted proxy reports https: wss://, on the default port';
+$r = req(GET => '/ws-only/', from => '127.0.0.1',
+         headers => [ 'X-Forwarded-Proto' => 'https' ]);
+like $r->{body}, qr{new WebSocket\(&#39;ws://localhost:\d+/ws-only/&#39;\)},
+    'an untrusted one does not';
+# the proxy reported TLS but not its version: the reason says so
+$r = req(GET => '/tls12/', from => '127.0.0.2', headers => [
+         'X-Forwarded-Proto' => 'https', Accept => 'text/plain' ]);
+like $r->{body}, qr{\A426 Upgrade Required\n\nTLS was reported only by a proxy, which did not report its version, so TLS 1\.2 or newer cannot be proven\.},
+    'the reason: TLS only through a proxy, version unproven';
 
 # ---- logs: URI and virtual host; debug facts ---------------------------
 $off = error_log_size();
