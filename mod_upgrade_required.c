@@ -78,6 +78,7 @@ module AP_MODULE_DECLARE_DATA upgrade_required_module;
 #define UR_NOTE_NAME        "upgrade-required"
 
 #define UR_MAX_RULES        32      /* requirements in one scope (bitmask) */
+#define UR_BODY_KEEP_MAX    65536   /* refused bodies read to keep alive */
 #define UR_MAX_TOKENS       16      /* alternatives on one line */
 
 #define UR_HTTP_1_1         1001    /* HTTP_VERSION(1,1), without httpd.h */
@@ -2489,6 +2490,40 @@ static int ur_fails_only_tls(const ur_dir_conf *conf, const ur_facts *f)
 }
 
 /*
+ * The body of a refused request is never wanted.  httpd would read and
+ * discard it before the 426 leaves its buffers (up to LimitRequestBody,
+ * 1 GiB by default): a client that sends "Content-Length: 100000000"
+ * and waits would see a 408 after mod_reqtimeout's 20 s instead.  A small
+ * body is read and dropped now, so the connection stays reusable and an
+ * ErrorDocument (a CGI) cannot get it; a large, chunked or
+ * "Expect: 100-continue" body is never read (no 100 is sent), and the
+ * connection closes after the 426.  Over HTTP/2 the connection stays:
+ * mod_http2 ends the stream of a large body with RST_STREAM NO_ERROR
+ * after the response (RFC 9113 §8.1), a small one is read first, since
+ * some clients (curl 7.88) take that reset for an error.
+ */
+static void ur_settle_body(request_rec *r, const ur_state *st)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    const char *te = apr_table_get(r->headers_in, "Transfer-Encoding");
+    apr_off_t len = 0;
+    char *end;
+
+    if (r->connection->keepalive == AP_CONN_CLOSE
+        || (!te && (!cl || (apr_strtoff(&len, cl, &end, 10) == APR_SUCCESS
+                            && !*end && len == 0)))) {
+        return;
+    }
+    if (!te && len > 0 && len <= UR_BODY_KEEP_MAX && !r->expecting_100
+        && ap_discard_request_body(r) == OK) {
+        return;
+    }
+    if (!st->http2) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+}
+
+/*
  * Log and export a refusal once: at the decision for a main request, or
  * when a main request answers the 426 one of its subrequests got (the
  * client sees that one; the subrequest itself is only traced).
@@ -2518,6 +2553,7 @@ static void ur_note_refusal(request_rec *r, ur_state *st)
     if (!st->http2 && apr_table_get(r->headers_in, "Upgrade")) {
         r->connection->keepalive = AP_CONN_CLOSE;
     }
+    ur_settle_body(r, st);
 }
 
 /* The first set of requirements a request fails in enforce mode, else
@@ -2877,6 +2913,11 @@ static void ur_insert_filter(request_rec *r)
         const char *text = st->conf->rules[st->v.first].text;
 
         ur_note_refusal(r->prev, st);
+        /* the error page never gets the refused request's body: it was
+         * read and dropped, or it is left unread on a closing connection */
+        r->headers_in = apr_table_copy(r->pool, r->headers_in);
+        apr_table_unset(r->headers_in, "Content-Length");
+        apr_table_unset(r->headers_in, "Transfer-Encoding");
         /* the access log and the error page's CGI see this request */
         apr_table_setn(r->subprocess_env, UR_ENV_NAME, text);
         apr_table_setn(r->notes, UR_NOTE_NAME, text);

@@ -1,6 +1,7 @@
 # Connection hygiene after our 426: without an Upgrade header keep-alive
-# works and the request body is discarded, so the next request parses
-# cleanly; a refused request that carried Upgrade closes the connection
+# works and a small request body is discarded, so the next request parses
+# cleanly; a chunked body closes the connection unread; a refused request
+# that carried Upgrade closes the connection
 # (smuggling guard) and nothing pipelined after it is ever answered.
 use strict;
 use warnings FATAL => 'all';
@@ -50,12 +51,15 @@ $s = raw_socket();
 my $chunk = sprintf("%x\r\n%s\r\n0\r\n\r\n", length $smuggled, $smuggled);
 print $s "POST /tls-any/ HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n$chunk"
        . "GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n";
-($st) = read_response($s);
+# a body of unknown length is never read for a refusal (t/23): the
+# connection closes, so neither the body nor what follows is parsed
+($st, $head) = read_response($s);
 is $st, 426, 'POST with a chunked body -> 426';
+like join(',', header_lines($head, 'Connection')), qr/close/i,
+    'chunked body: Connection: close';
 ($st, $head, $body) = read_response($s);
-is $st, 200, 'next request after the chunked body parsed cleanly';
-unlike $head . $body, qr/smuggled/, 'not the chunked body';
-ok nothing_more($s, 1), 'no third response';
+ok !defined $st, 'nothing after it is answered';
+ok nothing_more($s, 1), 'no further response';
 close $s;
 
 # 3. keep-alive GETs: several 426s on one connection
