@@ -80,6 +80,9 @@ module AP_MODULE_DECLARE_DATA upgrade_required_module;
 #define UR_MAX_RULES        32      /* requirements in one scope (bitmask) */
 #define UR_BODY_KEEP_MAX    65536   /* refused bodies read to keep alive */
 #define UR_MAX_TOKENS       16      /* alternatives on one line */
+#define UR_TOKEN_MAX        255     /* bytes in one protocol token */
+#define UR_UPGRADE_MAX      2048    /* bytes in one advertised Upgrade */
+#define UR_QUOTE_MAX        64      /* argument bytes quoted in messages */
 
 #define UR_HTTP_1_1         1001    /* HTTP_VERSION(1,1), without httpd.h */
 #define UR_HTTP_2           2000    /* HTTP_VERSION(2,0) */
@@ -293,10 +296,11 @@ static int ur_is_tchar(unsigned char c)
  * type we can send, the most specific matching range decides its q.  The
  * client's favourite wins; on a tie a type it named beats one it reached
  * through a wildcard (axios sends application/json, text/plain and the
- * any-type wildcard), then HTML, JSON, text.  A type with q=0 is never sent: problem+json
- * refused but application/json accepted gives the same JSON labelled
- * application/json.  When nothing is acceptable the first type not
- * refused is sent anyway (a 406 would only hide the real problem).
+ * any-type wildcard), then HTML, JSON, text.  A type with q=0 is never
+ * sent: problem+json refused but application/json accepted gives the
+ * same JSON labelled application/json.  When nothing is acceptable the
+ * first type not refused is sent anyway (a 406 would only hide the real
+ * problem).
  */
 static int ur_parse_q(const char *s, const char *end)
 {
@@ -689,6 +693,38 @@ static const char *ur_near_miss(const char *arg, const char **version)
 }
 
 /*
+ * A value fit to quote in a message or a body: at most UR_QUOTE_MAX
+ * bytes, anything but printable ASCII as \xHH.  httpd cuts error messages
+ * at about 8 KB, so a 100 KB argument would otherwise hide the reason.
+ * Bodies still escape it for HTML or JSON.
+ */
+static const char *ur_quote(apr_pool_t *p, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *out = apr_palloc(p, UR_QUOTE_MAX * 4 + 4), *o = out;
+    apr_size_t n;
+
+    for (n = 0; s[n] && n < UR_QUOTE_MAX; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (c >= 0x20 && c < 0x7f) {
+            *o++ = (char)c;
+        }
+        else {
+            *o++ = '\\';
+            *o++ = 'x';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    if (s[n]) {
+        memcpy(o, "...", 3);
+        o += 3;
+    }
+    *o = '\0';
+    return out;
+}
+
+/*
  * Compile one protocol argument.  Returns NULL or the error text; it is
  * shared by the directive handler and the unit tests.
  */
@@ -700,15 +736,23 @@ static const char *ur_compile_token(apr_pool_t *p, const char *arg,
     memset(t, 0, sizeof(*t));
     t->name = arg;
     t->len = strlen(arg);
+    if (t->len > UR_TOKEN_MAX) {
+        return apr_psprintf(p, "protocol token '%s' is %" APR_SIZE_T_FMT
+                            " bytes long (allowed: at most %d)",
+                            ur_quote(p, arg), t->len, UR_TOKEN_MAX);
+    }
     for (s = arg; *s; s++) {
         if (*s == '/' && !slash && s != arg) {
             slash = s;
         }
         else if (!ur_is_tchar((unsigned char)*s)) {
-            return apr_psprintf(p, "invalid protocol token '%s' (a name "
-                                "or name/version made of letters, digits "
-                                "and !#$%%&'*+-.^_`|~, RFC 9110 7.8)",
-                                arg);
+            char c[2] = { *s, '\0' };
+            return apr_psprintf(p, "invalid protocol token '%s': character "
+                                "'%s' at position %d (allowed: a name or "
+                                "name/version made of letters, digits and "
+                                "!#$%%&'*+-.^_`|~, RFC 9110 7.8)",
+                                ur_quote(p, arg), ur_quote(p, c),
+                                (int)(s - arg) + 1);
         }
     }
     if (!*arg || (slash && !slash[1])) {
@@ -740,7 +784,7 @@ static const char *ur_compile_token(apr_pool_t *p, const char *arg,
             else {
                 return apr_psprintf(p, "unknown TLS version '%s' "
                                     "(allowed: TLS, TLS/1.0, TLS/1.1, "
-                                    "TLS/1.2, TLS/1.3)", arg);
+                                    "TLS/1.2, TLS/1.3)", ur_quote(p, arg));
             }
         }
     }
@@ -756,11 +800,12 @@ static const char *ur_compile_token(apr_pool_t *p, const char *arg,
         else if (v[0] == '3') {
             return apr_psprintf(p, "unsupported HTTP version '%s': httpd "
                                 "cannot serve HTTP/3 (allowed: HTTP/1.1, "
-                                "HTTP/2.0, HTTP/2)", arg);
+                                "HTTP/2.0, HTTP/2)", ur_quote(p, arg));
         }
         else {
             return apr_psprintf(p, "unsupported HTTP version '%s' "
-                                "(allowed: HTTP/1.1, HTTP/2.0, HTTP/2)", arg);
+                                "(allowed: HTTP/1.1, HTTP/2.0, HTTP/2)",
+                                ur_quote(p, arg));
         }
     }
     else if (!apr_cstr_casecmp(arg, "HTTP")) {
@@ -787,8 +832,8 @@ static const char *ur_compile_token(apr_pool_t *p, const char *arg,
                             "'%s%s'?%s (a token that resembles websocket, "
                             "TLS, TLS/1.x, HTTP/1.1, HTTP/2 or h2c is "
                             "refused rather than matched as an upgrade "
-                            "token of its own)", arg, near,
-                            version ? version : "", hint);
+                            "token of its own)", ur_quote(p, arg), near,
+                            version ? ur_quote(p, version) : "", hint);
     }
     else {
         t->family = UR_FAM_OTHER;
@@ -839,7 +884,8 @@ static const char *ur_compile_rule(apr_pool_t *p, int argc,
                 return apr_psprintf(p, "duplicate protocol '%s' (already "
                                     "given as '%s' on this line; each "
                                     "alternative may appear once)",
-                                    argv[i], argv[k]);
+                                    ur_quote(p, argv[i]),
+                                    ur_quote(p, argv[k]));
             }
         }
         rule->families |= tokens[i].family;
@@ -866,6 +912,13 @@ static const char *ur_compile_rule(apr_pool_t *p, int argc,
     if (tls) {
         /* RFC 2817 §3.2: the protocol to speak once TLS is up */
         upgrade = apr_pstrcat(p, upgrade, ", HTTP/1.1", NULL);
+    }
+    if (strlen(upgrade) > UR_UPGRADE_MAX) {
+        /* clients read the status line and give up on a huge header */
+        return apr_psprintf(p, "the Upgrade header of this line would be %"
+                            APR_SIZE_T_FMT " bytes long (allowed: at most "
+                            "%d; fewer or shorter alternatives)",
+                            strlen(upgrade), UR_UPGRADE_MAX);
     }
     rule->tokens = tokens;
     rule->ntokens = argc;
@@ -1105,8 +1158,6 @@ static void *ur_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
 /* Directive handlers: the compiler                                    */
 /* ------------------------------------------------------------------ */
 
-#define UR_QUOTE_MAX        64      /* argument bytes quoted in errors */
-
 /*
  * httpd has no trailing comments: in "UpgradeRequire TLS  # see ticket"
  * every word is an argument, and "#", "see" and "ticket" would become
@@ -1119,12 +1170,12 @@ static const char *ur_check_comment(cmd_parms *cmd, int argc,
 
     for (i = 0; i < argc; i++) {
         if (argv[i][0] == '#') {
-            return apr_psprintf(cmd->pool, "%s: argument '%.*s' starts a "
+            return apr_psprintf(cmd->pool, "%s: argument '%s' starts a "
                                 "comment, but httpd has no trailing "
                                 "comments: every word after the directive "
                                 "is an argument (allowed: the comment on a "
                                 "line of its own)", cmd->cmd->name,
-                                UR_QUOTE_MAX, argv[i]);
+                                ur_quote(cmd->pool, argv[i]));
         }
     }
     return NULL;
@@ -1270,8 +1321,8 @@ static const char *ur_cmd_mode(cmd_parms *cmd, void *dconf,
     }
     else {
         return apr_psprintf(cmd->pool, "UpgradeRequireMode: unknown mode "
-                            "'%.*s' (allowed: enforce, report)",
-                            UR_QUOTE_MAX, argv[0]);
+                            "'%s' (allowed: enforce, report)",
+                            ur_quote(cmd->pool, argv[0]));
     }
     return NULL;
 }
@@ -1293,8 +1344,8 @@ static const char *ur_cmd_lock(cmd_parms *cmd, void *dconf,
     }
     else {
         return apr_psprintf(cmd->pool, "UpgradeRequireLock: unknown value "
-                            "'%.*s' (allowed: on, off)", UR_QUOTE_MAX,
-                            argv[0]);
+                            "'%s' (allowed: on, off)",
+                            ur_quote(cmd->pool, argv[0]));
     }
     return NULL;
 }
@@ -1316,8 +1367,8 @@ static const char *ur_cmd_redirect(cmd_parms *cmd, void *dconf,
     }
     else {
         return apr_psprintf(cmd->pool, "UpgradeRequireTLSRedirect: unknown "
-                            "value '%.*s' (allowed: on, off)", UR_QUOTE_MAX,
-                            argv[0]);
+                            "value '%s' (allowed: on, off)",
+                            ur_quote(cmd->pool, argv[0]));
     }
     return NULL;
 }
@@ -1341,24 +1392,25 @@ static const char *ur_cmd_tls_url(cmd_parms *cmd, void *dconf,
     }
     url = apr_pstrdup(cmd->pool, argv[0]);
     if (apr_cstr_casecmpn(url, "https://", 8)) {
-        return apr_psprintf(cmd->pool, "UpgradeRequireTLSURL: '%.*s' is not "
+        return apr_psprintf(cmd->pool, "UpgradeRequireTLSURL: '%s' is not "
                             "an https:// URL (allowed: "
-                            "https://host[:port][/path])", UR_QUOTE_MAX, url);
+                            "https://host[:port][/path])",
+                            ur_quote(cmd->pool, url));
     }
     host = url + 8;
     for (s = host; *s; s++) {
         if (!apr_isalnum(*s) && !strchr("-._~!$&()*+,;=:/%[]", *s)) {
             return apr_psprintf(cmd->pool, "UpgradeRequireTLSURL: character "
-                                "'%c' at position %d of '%.*s' (allowed: "
+                                "'%c' at position %d of '%s' (allowed: "
                                 "https://host[:port][/path] without query, "
                                 "fragment or user name)", *s,
-                                (int)(s - url) + 1, UR_QUOTE_MAX, url);
+                                (int)(s - url) + 1, ur_quote(cmd->pool, url));
         }
     }
     if (!*host || *host == '/' || *host == ':') {
         return apr_psprintf(cmd->pool, "UpgradeRequireTLSURL: no host in "
-                            "'%.*s' (allowed: https://host[:port][/path])",
-                            UR_QUOTE_MAX, url);
+                            "'%s' (allowed: https://host[:port][/path])",
+                            ur_quote(cmd->pool, url));
     }
     /* the request's path follows: no slash of our own at the end */
     for (s = url + strlen(url); s > host + 1 && s[-1] == '/'; s--)
@@ -1397,9 +1449,9 @@ static const char *ur_cmd_proxy(cmd_parms *cmd, void *dconf,
         if (apr_ipsubnet_create(sub, ip, mask, cmd->pool) != APR_SUCCESS) {
             sconf->proxies->nelts--;
             return apr_psprintf(cmd->pool, "UpgradeRequireTrustedProxy: "
-                                "invalid address '%.*s' (allowed: an IPv4 or "
+                                "invalid address '%s' (allowed: an IPv4 or "
                                 "IPv6 address, optionally /mask or /prefix "
-                                "length)", UR_QUOTE_MAX, argv[i]);
+                                "length)", ur_quote(cmd->pool, argv[i]));
         }
     }
     return NULL;
@@ -1416,10 +1468,10 @@ static const char *ur_check_header_name(cmd_parms *cmd, const char *name)
         }
     }
     if (!*name || *s) {
-        return apr_psprintf(cmd->pool, "%s: invalid header name '%.*s' "
+        return apr_psprintf(cmd->pool, "%s: invalid header name '%s' "
                             "(allowed: a header field name, RFC 9110 "
                             "token characters)", cmd->cmd->name,
-                            UR_QUOTE_MAX, name);
+                            ur_quote(cmd->pool, name));
     }
     return NULL;
 }
@@ -1446,8 +1498,9 @@ static const char *ur_cmd_scheme_header(cmd_parms *cmd, void *dconf,
     }
     if (argc == 2 && (err = ur_check_header_name(cmd, argv[1])) != NULL) {
         return apr_psprintf(cmd->pool, "UpgradeRequireProxySchemeHeader: "
-                            "invalid value '%.*s' (allowed: a single token "
-                            "such as https or on)", UR_QUOTE_MAX, argv[1]);
+                            "invalid value '%s' (allowed: a single token "
+                            "such as https or on)",
+                            ur_quote(cmd->pool, argv[1]));
     }
     sconf->scheme_header = argv[0];
     sconf->scheme_value = argc == 2 ? argv[1] : "https";
@@ -1823,37 +1876,6 @@ static const char *ur_signature(request_rec *r)
     return apr_psprintf(r->pool, "<hr>\n<address>%s Server at %s Port "
                         "%u</address>\n", ap_get_server_banner(), name,
                         (unsigned)ap_get_server_port(r));
-}
-
-/*
- * A header value from the client, fit to quote in a body or a log: at
- * most UR_QUOTE_MAX bytes, anything but printable ASCII as \xHH.  It is
- * still escaped for HTML or JSON afterwards.
- */
-static const char *ur_quote(apr_pool_t *p, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    char *out = apr_palloc(p, UR_QUOTE_MAX * 4 + 4), *o = out;
-    apr_size_t n;
-
-    for (n = 0; s[n] && n < UR_QUOTE_MAX; n++) {
-        unsigned char c = (unsigned char)s[n];
-        if (c >= 0x20 && c < 0x7f) {
-            *o++ = (char)c;
-        }
-        else {
-            *o++ = '\\';
-            *o++ = 'x';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 15];
-        }
-    }
-    if (s[n]) {
-        memcpy(o, "...", 3);
-        o += 3;
-    }
-    *o = '\0';
-    return out;
 }
 
 /* Where the client should go, as URL pieces already made inert. */
@@ -2268,9 +2290,10 @@ static void ur_set_body(request_rec *r, ur_state *st)
         break;
     default:
         body = apr_pstrcat(r->pool,
-                           "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">"
-                           "\n<html><head>\n<title>426 Upgrade Required</title>"
-                           "\n</head><body>\n<h1>Upgrade Required</h1>\n"
+                           "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0"
+                           "//EN\">\n<html><head>\n<title>426 Upgrade "
+                           "Required</title>\n</head><body>\n"
+                           "<h1>Upgrade Required</h1>\n"
                            "<p>This resource cannot be served over the "
                            "protocol this request used.", *reason ? " " : "",
                            ur_escape_html(r->pool, reason), "</p>\n<ul>\n",

@@ -255,6 +255,24 @@ static void test_compile(apr_pool_t *p)
     }
 
     {
+        /* lengths: 255 bytes is a token, 256 is refused, quoted short */
+        char *tok = apr_palloc(p, 300);
+        const char *err;
+        memset(tok, 'a', 299);
+        tok[255] = '\0';
+        ok(!ur_compile_token(p, tok, &t), "compile_token", "255 bytes");
+        tok[255] = 'a';
+        tok[256] = '\0';
+        err = ur_compile_token(p, tok, &t);
+        ok(err && strstr(err, "is 256 bytes long (allowed: at most 255)")
+           && strlen(err) < 200, "compile_token", err ? err : "256 bytes");
+        ok(!strcmp(ur_quote(p, "a\x01\xff\""), "a\\x01\\xff\""),
+           "quote", "control and high bytes as \\xHH");
+        memset(tok, 'q', 299);
+        tok[299] = '\0';
+        ok(strlen(ur_quote(p, tok)) == 67, "quote", "64 bytes and ...");
+    }
+    {
         char *a1[] = { "TLS" };
         char *a2[] = { "TLS/1.2", "websocket" };
         char *a3[] = { "WebSocket", "foo/2" };
