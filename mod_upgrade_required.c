@@ -1044,8 +1044,6 @@ static int ur_proxy_tls_version(const char *value)
     return ur_tls_version(buf);
 }
 
-#ifndef UR_UNIT_TEST
-
 /* ------------------------------------------------------------------ */
 /* Per-request state, kept only for requests we refuse                  */
 /* ------------------------------------------------------------------ */
@@ -1064,6 +1062,519 @@ typedef struct {
     int conn_tls;               /* the connection is TLS (mod_ssl) */
     int proxy_tls;              /* a trusted proxy says the client has TLS */
 } ur_state;
+
+/* ------------------------------------------------------------------ */
+/* The 426 body: pure as well, so the unit tests and the fuzzer reach it */
+/* ------------------------------------------------------------------ */
+
+static const char *ur_reason_text(ur_reason why)
+{
+    switch (why) {
+    case UR_NO_UPGRADE:     return "no matching Upgrade offer with "
+                                   "Connection: upgrade";
+    case UR_HTTP10_UPGRADE: return "Upgrade in an HTTP/1.0 request is "
+                                   "ignored (RFC 9110 7.8)";
+    case UR_WS_METHOD:      return "websocket handshake must be a GET";
+    case UR_WS_VERSION:     return "Sec-WebSocket-Version is not 13";
+    case UR_WS_KEY:         return "Sec-WebSocket-Key is missing or not "
+                                   "16 bytes of base64";
+    case UR_NO_TLS:         return "plaintext connection";
+    case UR_TLS_OLD:        return "TLS version too old";
+    case UR_TLS_UNPROVEN:   return "TLS only reported by a proxy, its "
+                                   "version cannot be proven";
+    case UR_PROTO_OLD:      return "HTTP version too old";
+    case UR_H2C_REFUSED:    return "h2c offered but not accepted here "
+                                   "(Protocols/H2Upgrade)";
+    default:                return "met";
+    }
+}
+
+/* Escape for HTML text and attribute values, both quotes included. */
+static const char *ur_escape_html(apr_pool_t *p, const char *s)
+{
+    apr_size_t n = 0;
+    const char *q;
+    char *out, *o;
+
+    for (q = s; *q; q++) {
+        n += strchr("&<>\"'", *q) ? 6 : 1;
+    }
+    o = out = apr_palloc(p, n + 1);
+    for (q = s; *q; q++) {
+        switch (*q) {
+        case '&':  memcpy(o, "&amp;", 5);  o += 5; break;
+        case '<':  memcpy(o, "&lt;", 4);   o += 4; break;
+        case '>':  memcpy(o, "&gt;", 4);   o += 4; break;
+        case '"':  memcpy(o, "&quot;", 6); o += 6; break;
+        case '\'': memcpy(o, "&#39;", 5);  o += 5; break;
+        default:   *o++ = *q;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Escape for a JSON string: quotes, backslashes, controls and <>&. */
+static const char *ur_escape_json(apr_pool_t *p, const char *s)
+{
+    apr_size_t n = 0;
+    const char *q;
+    char *out, *o;
+
+    for (q = s; *q; q++) {
+        n += (apr_iscntrl(*q) || strchr("\"\\<>&'", *q)) ? 6 : 1;
+    }
+    o = out = apr_palloc(p, n + 1);
+    for (q = s; *q; q++) {
+        unsigned char c = (unsigned char)*q;
+        if (apr_iscntrl(c) || strchr("\"\\<>&'", c)) {
+            apr_snprintf(o, 7, "\\u%04x", c);
+            o += 6;
+        }
+        else {
+            *o++ = (char)c;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/*
+ * A path or query with anything that is not a URI character (RFC 3986
+ * §2; the quote is left out too) percent-encoded: the URL we print is
+ * then inert in every body type, text/plain included.
+ */
+static const char *ur_inert_url(apr_pool_t *p, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *q;
+    char *out, *o;
+
+    o = out = apr_palloc(p, strlen(s) * 3 + 1);
+    for (q = s; *q; q++) {
+        unsigned char c = (unsigned char)*q;
+        if (c && (apr_isalnum(c) || strchr("-._~!$&()*+,;=:@/?%", c))) {
+            *o++ = (char)c;
+        }
+        else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/*
+ * The host name as it may appear in a body: under "HttpProtocolOptions
+ * Unsafe" a Host header can carry control bytes, quotes or bytes that
+ * are not UTF-8.  Anything but letters, digits and "-._:" is
+ * percent-encoded (RFC 3986 §3.2.2 allows that in a reg-name), so the
+ * host is plain ASCII and inert in HTML, JSON and text alike.
+ */
+static const char *ur_inert_host(apr_pool_t *p, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const char *q;
+    char *out, *o;
+
+    for (q = s; *q; q++) {
+        if (!apr_isalnum(*q) && !strchr("-._:", *q)) {
+            break;
+        }
+    }
+    if (!*q) {
+        return s;
+    }
+    o = out = apr_palloc(p, strlen(s) * 3 + 1);
+    for (q = s; *q; q++) {
+        unsigned char c = (unsigned char)*q;
+        if (apr_isalnum(c) || strchr("-._:", c)) {
+            *o++ = (char)c;
+        }
+        else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Where the client should go, as URL pieces already made inert. */
+typedef struct {
+    const char *https;          /* https://host[:port][/prefix] */
+    const char *ws;             /* ws:// or wss:// base for the same */
+    const char *target;         /* the path and query the client sent */
+} ur_where;
+
+/* Does one line of the set ask for TLS and nothing else? */
+static int ur_set_needs_tls(const ur_set *set)
+{
+    int i;
+
+    for (i = 0; i < set->nrules; i++) {
+        if (set->rules[i].families == UR_FAM_TLS) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* "TLS 1.2" for 12; what a client used or what a token asks for. */
+static const char *ur_tls_name(apr_pool_t *p, int v)
+{
+    return v >= 10 ? apr_psprintf(p, "TLS 1.%d", v - 10)
+                   : "an older TLS version";
+}
+
+/* One sentence per alternative: what the client should do, as the
+ * text before the https URL, the URL (linked in HTML; NULL: none) and
+ * the text after it. */
+typedef struct {
+    const char *pre;
+    const char *url;
+    const char *post;
+} ur_advice_text;
+
+static void ur_advice(apr_pool_t *p, const ur_token *t, const ur_state *st,
+                      const ur_where *w, int h2c_possible, ur_advice_text *a)
+{
+    const ur_facts *f = &st->f;
+    const char *https = apr_pstrcat(p, w->https, w->target, NULL);
+    int tls = st->conn_tls;
+
+    a->url = NULL;
+    a->post = "";
+    switch (t->family) {
+    case UR_FAM_WEBSOCKET:
+        a->pre = apr_pstrcat(p, "This URL only speaks WebSocket: open "
+                             "it with a WebSocket client (new WebSocket('",
+                             w->ws, w->target, "')).", NULL);
+        return;
+    case UR_FAM_TLS:
+        if (t->tls_min && (f->tls == UR_TLS_DIRECT || f->tls_version)) {
+            a->pre = apr_psprintf(p, "This connection uses an older TLS "
+                                  "version (%s): reconnect over ",
+                                  ur_tls_name(p, f->tls_version));
+            a->url = https;
+            a->post = apr_psprintf(p, " with TLS 1.%d or newer.",
+                                   t->tls_min - 10);
+        }
+        else if (f->tls == UR_TLS_PROXY && t->tls_min) {
+            a->pre = apr_psprintf(p, "TLS 1.%d or newer is required, "
+                                  "and the TLS version of a connection made "
+                                  "through a proxy cannot be checked here.",
+                                  t->tls_min - 10);
+        }
+        else {
+            a->pre = "This resource is only served over TLS: reconnect "
+                     "over ";
+            a->url = https;
+            a->post = t->tls_min ? apr_psprintf(p, " (TLS 1.%d or "
+                                                "newer).", t->tls_min - 10)
+                                 : ".";
+        }
+        return;
+    case UR_FAM_HTTP:
+        if (t->proto_min < UR_HTTP_2) {
+            a->pre = "HTTP/1.1 or newer is required: send the request with "
+                     "HTTP/1.1.";
+        }
+        else if (h2c_possible) {
+            a->pre = "HTTP/2 is required: upgrade this connection with "
+                     "'Upgrade: h2c', 'Connection: Upgrade, HTTP2-Settings' "
+                     "and an HTTP2-Settings header (curl --http2 does), "
+                     "speak HTTP/2 with prior knowledge, or use h2 over ";
+            a->url = https;
+            a->post = ".";
+        }
+        else if (tls) {
+            a->pre = "HTTP/2 is required: reconnect to ";
+            a->url = https;
+            a->post = " offering h2 in TLS ALPN (curl --http2 does).";
+        }
+        else {
+            a->pre = "HTTP/2 is required: this connection cannot be upgraded "
+                     "to it; use h2 over ";
+            a->url = https;
+            a->post = " (chosen by TLS ALPN), or HTTP/2 with prior knowledge "
+                      "where the server offers it.";
+        }
+        return;
+    case UR_FAM_H2C:
+        if (tls) {
+            a->pre = "HTTP/2 is required, and h2c does not exist over TLS "
+                     "(RFC 9113 3): reconnect to ";
+            a->url = https;
+            a->post = " offering h2 in TLS ALPN (curl --http2 does).";
+        }
+        else if (h2c_possible) {
+            a->pre = "HTTP/2 is required: upgrade this connection with "
+                     "'Upgrade: h2c', 'Connection: Upgrade, HTTP2-Settings' "
+                     "and an HTTP2-Settings header (curl --http2 does), or "
+                     "speak HTTP/2 with prior knowledge.";
+        }
+        else {
+            a->pre = "HTTP/2 is required: this server does not upgrade to "
+                     "h2c here; speak HTTP/2 with prior knowledge (curl "
+                     "--http2-prior-knowledge), or use h2 over ";
+            a->url = https;
+            a->post = ".";
+        }
+        return;
+    default:
+        a->pre = apr_pstrcat(p, "Send the request with 'Upgrade: ",
+                             t->name, "' (that token alone) and 'Connection: "
+                             "Upgrade'.", NULL);
+        return;
+    }
+}
+
+/* The first unmet requirement's reason, as one sentence for the body;
+ * upgrade, method, protocol: what the client sent. */
+static const char *ur_reason_sentence(apr_pool_t *p, const ur_state *st,
+                                      const char *upgrade, const char *method,
+                                      const char *protocol)
+{
+    const ur_facts *f = &st->f;
+    const ur_token *t = &st->conf->rules[st->v.first].tokens[0];
+
+    switch (st->v.reason) {
+    case UR_NO_UPGRADE:
+        if (f->h2c_why && t->family == UR_FAM_H2C) {
+            break;
+        }
+        if (!upgrade) {
+            return apr_psprintf(p, "The request made no upgrade offer "
+                                "(no 'Upgrade: %s').", t->name);
+        }
+        if (!f->conn_upgrade) {
+            return apr_psprintf(p, "The request sent 'Upgrade: %s' but "
+                                "its Connection header does not list "
+                                "'upgrade'.", ur_quote(p, upgrade));
+        }
+        return apr_psprintf(p, "The request sent 'Upgrade: %s'; the "
+                            "upgrade is performed only when the whole value "
+                            "is '%s'.", ur_quote(p, upgrade), t->name);
+    case UR_HTTP10_UPGRADE:
+        return "The request used HTTP/1.0, where an Upgrade header is "
+               "ignored (RFC 9110 7.8): send it with HTTP/1.1.";
+    case UR_WS_METHOD:
+        return apr_psprintf(p, "The WebSocket handshake was a %s; it "
+                            "must be a GET (RFC 6455 4.1).",
+                            ur_quote(p, method));
+    case UR_WS_VERSION:
+        if (!f->ws_version) {
+            return "The WebSocket handshake had no Sec-WebSocket-Version; "
+                   "this server speaks version 13 (RFC 6455 4.2.2).";
+        }
+        return apr_psprintf(p, "The WebSocket handshake asked for "
+                            "Sec-WebSocket-Version: %s; this server speaks "
+                            "version 13 (RFC 6455 4.2.2).",
+                            ur_quote(p, f->ws_version));
+    case UR_WS_KEY:
+        return f->ws_key
+               ? "The WebSocket handshake's Sec-WebSocket-Key is malformed: "
+                 "it must be base64 of 16 random bytes (RFC 6455 4.1)."
+               : "The WebSocket handshake had no Sec-WebSocket-Key (RFC "
+                 "6455 4.1).";
+    case UR_NO_TLS:
+        return "The request came over plaintext HTTP.";
+    case UR_TLS_OLD:
+        return apr_psprintf(p, "This connection uses %s; %s or newer is "
+                            "required.", ur_tls_name(p, f->tls_version),
+                            ur_tls_name(p, t->tls_min));
+    case UR_TLS_UNPROVEN:
+        return apr_psprintf(p, "TLS was reported only by a proxy, which "
+                            "did not report its version, so %s or newer "
+                            "cannot be proven.",
+                            ur_tls_name(p, t->tls_min));
+    case UR_PROTO_OLD:
+        if (f->h2c_why) {
+            break;
+        }
+        return apr_psprintf(p, "The request used %s; %s is required.",
+                            ur_quote(p, protocol),
+                            t->proto_min >= UR_HTTP_2 ? "HTTP/2"
+                                                      : "HTTP/1.1 or newer");
+    case UR_H2C_REFUSED:
+        break;
+    default:
+        return "";
+    }
+    switch (f->h2c_why) {
+    case UR_H2C_WHY_TLS:
+        return "The request offered h2c over TLS, where it does not exist "
+               "(RFC 9113 3).";
+    case UR_H2C_WHY_SYNTAX:
+        return "The request's h2c offer is not a well-formed upgrade: "
+               "Upgrade must list 'h2c' exactly, as tokens only, with "
+               "'Connection: Upgrade'.";
+    case UR_H2C_WHY_SETTINGS:
+        return "The request's h2c offer had no HTTP2-Settings header, or "
+               "Connection did not list HTTP2-Settings (RFC 7540 3.2).";
+    case UR_H2C_WHY_BODY:
+        return "The request's h2c offer carried a request body; this server "
+               "upgrades only requests without one.";
+    default:
+        return "The request offered h2c, but this server does not upgrade "
+               "to h2c here.";
+    }
+}
+
+/*
+ * The Upgrade value for this connection: only what this server will do.
+ * h2c where the core would take an offer (also for HTTP/2: the response
+ * then goes out over HTTP/2), never over TLS; the protocol itself,
+ * HTTP/2.0, where no upgrade path exists.
+ */
+static const char *ur_advertise(apr_pool_t *p, const ur_rule *rule,
+                                int h2c_possible)
+{
+    const char *adv = "";
+    int k, tls = 0, h2 = 0;
+
+    if (!(rule->families & UR_NEED_H2C)) {
+        return rule->upgrade;
+    }
+    for (k = 0; k < rule->ntokens; k++) {
+        const ur_token *t = &rule->tokens[k];
+        const char *name = t->name;
+
+        if (t->family == UR_FAM_H2C
+            || (t->family == UR_FAM_HTTP && t->proto_min >= UR_HTTP_2)) {
+            if (h2++) {
+                continue;
+            }
+            name = h2c_possible ? "h2c"
+                                : t->family == UR_FAM_H2C ? "HTTP/2.0"
+                                                          : t->name;
+        }
+        else if (t->family == UR_FAM_TLS) {
+            name = apr_psprintf(p, "TLS/1.%d",
+                                t->tls_min ? t->tls_min - 10 : 0);
+            tls = 1;
+        }
+        adv = apr_pstrcat(p, adv, *adv ? ", " : "", name, NULL);
+    }
+    /* RFC 2817 §3.2: the protocol to speak once TLS is up */
+    return tls ? apr_pstrcat(p, adv, ", HTTP/1.1", NULL) : adv;
+}
+
+/* Pieces of a body, joined once at the end: linear in its size even
+ * for 32 requirements of 16 alternatives. */
+#define UR_PUT(b, str)      (*(const char **)apr_array_push(b) = (str))
+
+/*
+ * The body of a 426 in the negotiated type (st->body): the reason, then
+ * one item per unmet requirement, its alternatives joined by " Or: ".
+ * Everything from the request is in w and reason, already inert; it is
+ * escaped here for HTML or JSON.  signature: HTML, or "".
+ */
+static const char *ur_body(apr_pool_t *p, const ur_state *st,
+                           const ur_where *w, const char *reason,
+                           int h2c_possible, const char *signature)
+{
+    const ur_set *conf = st->conf;
+    apr_array_header_t *b = apr_array_make(p, 64, sizeof(const char *));
+    int html = st->body == UR_BODY_HTML, plain = st->body == UR_BODY_PLAIN;
+    int i, k;
+    const char *sep;
+
+    if (html) {
+        UR_PUT(b, "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n"
+                  "<html><head>\n<title>426 Upgrade Required</title>\n"
+                  "</head><body>\n<h1>Upgrade Required</h1>\n"
+                  "<p>This resource cannot be served over the protocol "
+                  "this request used.");
+        if (*reason) {
+            UR_PUT(b, " ");
+            UR_PUT(b, ur_escape_html(p, reason));
+        }
+        UR_PUT(b, "</p>\n<ul>\n");
+    }
+    else if (plain) {
+        UR_PUT(b, "426 Upgrade Required\n\n");
+        if (*reason) {
+            UR_PUT(b, reason);
+            UR_PUT(b, "\n\n");
+        }
+    }
+    else {
+        UR_PUT(b, "{\"type\":\"about:blank\",\"title\":\"Upgrade Required\","
+                  "\"status\":426,\"detail\":\"");
+        UR_PUT(b, ur_escape_json(p, reason));
+    }
+    sep = *reason ? " " : "";
+    for (i = 0; i < conf->nrules; i++) {
+        const ur_rule *rule = &conf->rules[i];
+
+        if (!(st->v.unmet & ((apr_uint32_t)1 << i))) {
+            continue;
+        }
+        UR_PUT(b, html ? "<li>" : plain ? "- " : sep);
+        for (k = 0; k < rule->ntokens; k++) {
+            ur_advice_text a;
+
+            ur_advice(p, &rule->tokens[k], st, w, h2c_possible, &a);
+            if (k) {
+                UR_PUT(b, " Or: ");
+            }
+            if (html) {
+                UR_PUT(b, ur_escape_html(p, a.pre));
+                if (a.url) {
+                    /* one click from the right place */
+                    const char *url = ur_escape_html(p, a.url);
+                    UR_PUT(b, "<a href=\"");
+                    UR_PUT(b, url);
+                    UR_PUT(b, "\">");
+                    UR_PUT(b, url);
+                    UR_PUT(b, "</a>");
+                }
+                UR_PUT(b, ur_escape_html(p, a.post));
+            }
+            else if (plain) {
+                UR_PUT(b, a.pre);
+                UR_PUT(b, a.url ? a.url : "");
+                UR_PUT(b, a.post);
+            }
+            else {
+                UR_PUT(b, ur_escape_json(p, a.pre));
+                UR_PUT(b, a.url ? ur_escape_json(p, a.url) : "");
+                UR_PUT(b, ur_escape_json(p, a.post));
+            }
+        }
+        UR_PUT(b, html ? "</li>\n" : plain ? "\n" : "");
+        sep = " ";
+    }
+    if (html) {
+        UR_PUT(b, "</ul>\n");
+        UR_PUT(b, signature);
+        UR_PUT(b, "</body></html>\n");
+    }
+    else if (!plain) {
+        UR_PUT(b, "\",\"reason\":\"");
+        UR_PUT(b, ur_escape_json(p, reason));
+        UR_PUT(b, "\",\"required\":[");
+        sep = "";
+        for (i = 0; i < conf->nrules; i++) {
+            if (st->v.unmet & ((apr_uint32_t)1 << i)) {
+                UR_PUT(b, sep);
+                UR_PUT(b, conf->rules[i].json);
+                sep = ",";
+            }
+        }
+        UR_PUT(b, "],\"upgrade\":\"");
+        UR_PUT(b, ur_escape_json(p, st->upgrade));
+        UR_PUT(b, "\"}\n");
+    }
+    return apr_array_pstrcat(p, b, '\0');
+}
+
+#ifndef UR_UNIT_TEST
 
 /* ------------------------------------------------------------------ */
 /* Configuration: create and merge                                     */
@@ -1715,142 +2226,6 @@ static void ur_gather_facts(request_rec *r, int families, int need_version,
     }
 }
 
-static const char *ur_reason_text(ur_reason why)
-{
-    switch (why) {
-    case UR_NO_UPGRADE:     return "no matching Upgrade offer with "
-                                   "Connection: upgrade";
-    case UR_HTTP10_UPGRADE: return "Upgrade in an HTTP/1.0 request is "
-                                   "ignored (RFC 9110 7.8)";
-    case UR_WS_METHOD:      return "websocket handshake must be a GET";
-    case UR_WS_VERSION:     return "Sec-WebSocket-Version is not 13";
-    case UR_WS_KEY:         return "Sec-WebSocket-Key is missing or not "
-                                   "16 bytes of base64";
-    case UR_NO_TLS:         return "plaintext connection";
-    case UR_TLS_OLD:        return "TLS version too old";
-    case UR_TLS_UNPROVEN:   return "TLS only reported by a proxy, its "
-                                   "version cannot be proven";
-    case UR_PROTO_OLD:      return "HTTP version too old";
-    case UR_H2C_REFUSED:    return "h2c offered but not accepted here "
-                                   "(Protocols/H2Upgrade)";
-    default:                return "met";
-    }
-}
-
-/* Escape for HTML text and attribute values, both quotes included. */
-static const char *ur_escape_html(apr_pool_t *p, const char *s)
-{
-    apr_size_t n = 0;
-    const char *q;
-    char *out, *o;
-
-    for (q = s; *q; q++) {
-        n += strchr("&<>\"'", *q) ? 6 : 1;
-    }
-    o = out = apr_palloc(p, n + 1);
-    for (q = s; *q; q++) {
-        switch (*q) {
-        case '&':  memcpy(o, "&amp;", 5);  o += 5; break;
-        case '<':  memcpy(o, "&lt;", 4);   o += 4; break;
-        case '>':  memcpy(o, "&gt;", 4);   o += 4; break;
-        case '"':  memcpy(o, "&quot;", 6); o += 6; break;
-        case '\'': memcpy(o, "&#39;", 5);  o += 5; break;
-        default:   *o++ = *q;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-/* Escape for a JSON string: quotes, backslashes, controls and <>&. */
-static const char *ur_escape_json(apr_pool_t *p, const char *s)
-{
-    apr_size_t n = 0;
-    const char *q;
-    char *out, *o;
-
-    for (q = s; *q; q++) {
-        n += (apr_iscntrl(*q) || strchr("\"\\<>&'", *q)) ? 6 : 1;
-    }
-    o = out = apr_palloc(p, n + 1);
-    for (q = s; *q; q++) {
-        unsigned char c = (unsigned char)*q;
-        if (apr_iscntrl(c) || strchr("\"\\<>&'", c)) {
-            apr_snprintf(o, 7, "\\u%04x", c);
-            o += 6;
-        }
-        else {
-            *o++ = (char)c;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-/*
- * A path or query with anything that is not a URI character (RFC 3986
- * §2; the quote is left out too) percent-encoded: the URL we print is
- * then inert in every body type, text/plain included.
- */
-static const char *ur_inert_url(apr_pool_t *p, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    const char *q;
-    char *out, *o;
-
-    o = out = apr_palloc(p, strlen(s) * 3 + 1);
-    for (q = s; *q; q++) {
-        unsigned char c = (unsigned char)*q;
-        if (c && (apr_isalnum(c) || strchr("-._~!$&()*+,;=:@/?%", c))) {
-            *o++ = (char)c;
-        }
-        else {
-            *o++ = '%';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 15];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-/*
- * The host name as it may appear in a body: under "HttpProtocolOptions
- * Unsafe" a Host header can carry control bytes, quotes or bytes that
- * are not UTF-8.  Anything but letters, digits and "-._:" is
- * percent-encoded (RFC 3986 §3.2.2 allows that in a reg-name), so the
- * host is plain ASCII and inert in HTML, JSON and text alike.
- */
-static const char *ur_inert_host(apr_pool_t *p, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    const char *q;
-    char *out, *o;
-
-    for (q = s; *q; q++) {
-        if (!apr_isalnum(*q) && !strchr("-._:", *q)) {
-            break;
-        }
-    }
-    if (!*q) {
-        return s;
-    }
-    o = out = apr_palloc(p, strlen(s) * 3 + 1);
-    for (q = s; *q; q++) {
-        unsigned char c = (unsigned char)*q;
-        if (apr_isalnum(c) || strchr("-._:", c)) {
-            *o++ = (char)c;
-        }
-        else {
-            *o++ = '%';
-            *o++ = hex[c >> 4];
-            *o++ = hex[c & 15];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 /* ap_psignature, with the server name made inert: under
  * UseCanonicalName Off it is the client's Host. */
 static const char *ur_signature(request_rec *r)
@@ -1876,26 +2251,6 @@ static const char *ur_signature(request_rec *r)
     return apr_psprintf(r->pool, "<hr>\n<address>%s Server at %s Port "
                         "%u</address>\n", ap_get_server_banner(), name,
                         (unsigned)ap_get_server_port(r));
-}
-
-/* Where the client should go, as URL pieces already made inert. */
-typedef struct {
-    const char *https;          /* https://host[:port][/prefix] */
-    const char *ws;             /* ws:// or wss:// base for the same */
-    const char *target;         /* the path and query the client sent */
-} ur_where;
-
-/* Does one line of the set ask for TLS and nothing else? */
-static int ur_set_needs_tls(const ur_set *set)
-{
-    int i;
-
-    for (i = 0; i < set->nrules; i++) {
-        if (set->rules[i].families == UR_FAM_TLS) {
-            return 1;
-        }
-    }
-    return 0;
 }
 
 /*
@@ -1957,374 +2312,29 @@ static void ur_where_to(request_rec *r, const ur_state *st, ur_where *w)
     }
 }
 
-/* "TLS 1.2" for 12; what a client used or what a token asks for. */
-static const char *ur_tls_name(apr_pool_t *p, int v)
-{
-    return v >= 10 ? apr_psprintf(p, "TLS 1.%d", v - 10)
-                   : "an older TLS version";
-}
-
-/* One sentence per alternative: what the client should do, as the
- * text before the https URL, the URL (linked in HTML; NULL: none) and
- * the text after it. */
-typedef struct {
-    const char *pre;
-    const char *url;
-    const char *post;
-} ur_advice_text;
-
-static void ur_advice(request_rec *r, const ur_token *t, const ur_state *st,
-                      const ur_where *w, int h2c_possible, ur_advice_text *a)
-{
-    const ur_facts *f = &st->f;
-    const char *https = apr_pstrcat(r->pool, w->https, w->target, NULL);
-    int tls = st->conn_tls;
-
-    a->url = NULL;
-    a->post = "";
-    switch (t->family) {
-    case UR_FAM_WEBSOCKET:
-        a->pre = apr_pstrcat(r->pool, "This URL only speaks WebSocket: open "
-                             "it with a WebSocket client (new WebSocket('",
-                             w->ws, w->target, "')).", NULL);
-        return;
-    case UR_FAM_TLS:
-        if (t->tls_min && (f->tls == UR_TLS_DIRECT || f->tls_version)) {
-            a->pre = apr_psprintf(r->pool, "This connection uses an older TLS "
-                                  "version (%s): reconnect over ",
-                                  ur_tls_name(r->pool, f->tls_version));
-            a->url = https;
-            a->post = apr_psprintf(r->pool, " with TLS 1.%d or newer.",
-                                   t->tls_min - 10);
-        }
-        else if (f->tls == UR_TLS_PROXY && t->tls_min) {
-            a->pre = apr_psprintf(r->pool, "TLS 1.%d or newer is required, "
-                                  "and the TLS version of a connection made "
-                                  "through a proxy cannot be checked here.",
-                                  t->tls_min - 10);
-        }
-        else {
-            a->pre = "This resource is only served over TLS: reconnect "
-                     "over ";
-            a->url = https;
-            a->post = t->tls_min ? apr_psprintf(r->pool, " (TLS 1.%d or "
-                                                "newer).", t->tls_min - 10)
-                                 : ".";
-        }
-        return;
-    case UR_FAM_HTTP:
-        if (t->proto_min < UR_HTTP_2) {
-            a->pre = "HTTP/1.1 or newer is required: send the request with "
-                     "HTTP/1.1.";
-        }
-        else if (h2c_possible) {
-            a->pre = "HTTP/2 is required: upgrade this connection with "
-                     "'Upgrade: h2c', 'Connection: Upgrade, HTTP2-Settings' "
-                     "and an HTTP2-Settings header (curl --http2 does), "
-                     "speak HTTP/2 with prior knowledge, or use h2 over ";
-            a->url = https;
-            a->post = ".";
-        }
-        else if (tls) {
-            a->pre = "HTTP/2 is required: reconnect to ";
-            a->url = https;
-            a->post = " offering h2 in TLS ALPN (curl --http2 does).";
-        }
-        else {
-            a->pre = "HTTP/2 is required: this connection cannot be upgraded "
-                     "to it; use h2 over ";
-            a->url = https;
-            a->post = " (chosen by TLS ALPN), or HTTP/2 with prior knowledge "
-                      "where the server offers it.";
-        }
-        return;
-    case UR_FAM_H2C:
-        if (tls) {
-            a->pre = "HTTP/2 is required, and h2c does not exist over TLS "
-                     "(RFC 9113 3): reconnect to ";
-            a->url = https;
-            a->post = " offering h2 in TLS ALPN (curl --http2 does).";
-        }
-        else if (h2c_possible) {
-            a->pre = "HTTP/2 is required: upgrade this connection with "
-                     "'Upgrade: h2c', 'Connection: Upgrade, HTTP2-Settings' "
-                     "and an HTTP2-Settings header (curl --http2 does), or "
-                     "speak HTTP/2 with prior knowledge.";
-        }
-        else {
-            a->pre = "HTTP/2 is required: this server does not upgrade to "
-                     "h2c here; speak HTTP/2 with prior knowledge (curl "
-                     "--http2-prior-knowledge), or use h2 over ";
-            a->url = https;
-            a->post = ".";
-        }
-        return;
-    default:
-        a->pre = apr_pstrcat(r->pool, "Send the request with 'Upgrade: ",
-                             t->name, "' (that token alone) and 'Connection: "
-                             "Upgrade'.", NULL);
-        return;
-    }
-}
-
-/* The first unmet requirement's reason, as one sentence for the body. */
-static const char *ur_reason_sentence(request_rec *r, const ur_state *st)
-{
-    const ur_facts *f = &st->f;
-    const ur_token *t = &st->conf->rules[st->v.first].tokens[0];
-    const char *upgrade;
-
-    switch (st->v.reason) {
-    case UR_NO_UPGRADE:
-        if (f->h2c_why && t->family == UR_FAM_H2C) {
-            break;
-        }
-        upgrade = apr_table_get(r->headers_in, "Upgrade");
-        if (!upgrade) {
-            return apr_psprintf(r->pool, "The request made no upgrade offer "
-                                "(no 'Upgrade: %s').", t->name);
-        }
-        if (!f->conn_upgrade) {
-            return apr_psprintf(r->pool, "The request sent 'Upgrade: %s' but "
-                                "its Connection header does not list "
-                                "'upgrade'.", ur_quote(r->pool, upgrade));
-        }
-        return apr_psprintf(r->pool, "The request sent 'Upgrade: %s'; the "
-                            "upgrade is performed only when the whole value "
-                            "is '%s'.", ur_quote(r->pool, upgrade), t->name);
-    case UR_HTTP10_UPGRADE:
-        return "The request used HTTP/1.0, where an Upgrade header is "
-               "ignored (RFC 9110 7.8): send it with HTTP/1.1.";
-    case UR_WS_METHOD:
-        return apr_psprintf(r->pool, "The WebSocket handshake was a %s; it "
-                            "must be a GET (RFC 6455 4.1).",
-                            ur_quote(r->pool, r->method));
-    case UR_WS_VERSION:
-        if (!f->ws_version) {
-            return "The WebSocket handshake had no Sec-WebSocket-Version; "
-                   "this server speaks version 13 (RFC 6455 4.2.2).";
-        }
-        return apr_psprintf(r->pool, "The WebSocket handshake asked for "
-                            "Sec-WebSocket-Version: %s; this server speaks "
-                            "version 13 (RFC 6455 4.2.2).",
-                            ur_quote(r->pool, f->ws_version));
-    case UR_WS_KEY:
-        return f->ws_key
-               ? "The WebSocket handshake's Sec-WebSocket-Key is malformed: "
-                 "it must be base64 of 16 random bytes (RFC 6455 4.1)."
-               : "The WebSocket handshake had no Sec-WebSocket-Key (RFC "
-                 "6455 4.1).";
-    case UR_NO_TLS:
-        return "The request came over plaintext HTTP.";
-    case UR_TLS_OLD:
-        return apr_psprintf(r->pool, "This connection uses %s; %s or newer is "
-                            "required.", ur_tls_name(r->pool, f->tls_version),
-                            ur_tls_name(r->pool, t->tls_min));
-    case UR_TLS_UNPROVEN:
-        return apr_psprintf(r->pool, "TLS was reported only by a proxy, which "
-                            "did not report its version, so %s or newer "
-                            "cannot be proven.",
-                            ur_tls_name(r->pool, t->tls_min));
-    case UR_PROTO_OLD:
-        if (f->h2c_why) {
-            break;
-        }
-        return apr_psprintf(r->pool, "The request used %s; %s is required.",
-                            ur_quote(r->pool, r->protocol),
-                            t->proto_min >= UR_HTTP_2 ? "HTTP/2"
-                                                      : "HTTP/1.1 or newer");
-    case UR_H2C_REFUSED:
-        break;
-    default:
-        return "";
-    }
-    switch (f->h2c_why) {
-    case UR_H2C_WHY_TLS:
-        return "The request offered h2c over TLS, where it does not exist "
-               "(RFC 9113 3).";
-    case UR_H2C_WHY_SYNTAX:
-        return "The request's h2c offer is not a well-formed upgrade: "
-               "Upgrade must list 'h2c' exactly, as tokens only, with "
-               "'Connection: Upgrade'.";
-    case UR_H2C_WHY_SETTINGS:
-        return "The request's h2c offer had no HTTP2-Settings header, or "
-               "Connection did not list HTTP2-Settings (RFC 7540 3.2).";
-    case UR_H2C_WHY_BODY:
-        return "The request's h2c offer carried a request body; this server "
-               "upgrades only requests without one.";
-    default:
-        return "The request offered h2c, but this server does not upgrade "
-               "to h2c here.";
-    }
-}
-
 /*
- * The Upgrade value for this connection: only what this server will do.
- * h2c where the core would take an offer (also for HTTP/2: the response
- * then goes out over HTTP/2), never over TLS; the protocol itself,
- * HTTP/2.0, where no upgrade path exists.
- */
-static const char *ur_advertise(request_rec *r, const ur_rule *rule,
-                                int h2c_possible)
-{
-    const char *adv = "";
-    int k, tls = 0, h2 = 0;
-
-    if (!(rule->families & UR_NEED_H2C)) {
-        return rule->upgrade;
-    }
-    for (k = 0; k < rule->ntokens; k++) {
-        const ur_token *t = &rule->tokens[k];
-        const char *name = t->name;
-
-        if (t->family == UR_FAM_H2C
-            || (t->family == UR_FAM_HTTP && t->proto_min >= UR_HTTP_2)) {
-            if (h2++) {
-                continue;
-            }
-            name = h2c_possible ? "h2c"
-                                : t->family == UR_FAM_H2C ? "HTTP/2.0"
-                                                          : t->name;
-        }
-        else if (t->family == UR_FAM_TLS) {
-            name = apr_psprintf(r->pool, "TLS/1.%d",
-                                t->tls_min ? t->tls_min - 10 : 0);
-            tls = 1;
-        }
-        adv = apr_pstrcat(r->pool, adv, *adv ? ", " : "", name, NULL);
-    }
-    /* RFC 2817 §3.2: the protocol to speak once TLS is up */
-    return tls ? apr_pstrcat(r->pool, adv, ", HTTP/1.1", NULL) : adv;
-}
-
-/*
- * Build the negotiated body for our 426 and register it as this
- * request's custom response.  Only request data (host, path, quoted
- * header values) is escaped per request; the rest comes from the
- * compiled rules.
+ * Our negotiated body for this 426, registered as the request's custom
+ * response.  The request data (host, path, header values) are made
+ * inert and escaped here; the rest comes from the compiled rules.
  */
 static void ur_set_body(request_rec *r, ur_state *st)
 {
-    const ur_set *conf = st->conf;
-    const char *body, *sep, *reason;
-    int i, k, h2c_possible;
-    apr_array_header_t *parts = apr_array_make(r->pool, 8,
-                                               sizeof(ur_advice_text));
     ur_where w;
+    int h2c_possible = (st->conf->families & UR_NEED_H2C)
+                       && ur_h2c_possible(r);
 
     st->own_body = 1;
     st->body = ur_negotiate(apr_table_get(r->headers_in, "Accept"));
     ur_where_to(r, st, &w);
-    h2c_possible = (conf->families & UR_NEED_H2C) && ur_h2c_possible(r);
-    reason = ur_reason_sentence(r, st);
-
-    /* one item per unmet line, its alternatives joined by " Or: " */
-    for (i = 0; i < conf->nrules; i++) {
-        const ur_rule *rule = &conf->rules[i];
-
-        if (!(st->v.unmet & ((apr_uint32_t)1 << i))) {
-            continue;
-        }
-        for (k = 0; k < rule->ntokens; k++) {
-            ur_advice_text *a = apr_array_push(parts);
-            ur_advice(r, &rule->tokens[k], st, &w, h2c_possible, a);
-            if (k) {
-                a->pre = apr_pstrcat(r->pool, " Or: ", a->pre, NULL);
-            }
-        }
-        /* a NULL pre ends the item */
-        ((ur_advice_text *)apr_array_push(parts))->pre = NULL;
-    }
-
-    switch (st->body) {
-    case UR_BODY_JSON:
-    case UR_BODY_JSON_APP:
-        body = apr_pstrcat(r->pool, "{\"type\":\"about:blank\",\"title\":"
-                           "\"Upgrade Required\",\"status\":426,\"detail\":\"",
-                           ur_escape_json(r->pool, reason), NULL);
-        sep = *reason ? " " : "";
-        for (i = 0; i < parts->nelts; i++) {
-            const ur_advice_text *a = &APR_ARRAY_IDX(parts, i,
-                                                     ur_advice_text);
-            if (!a->pre) {
-                sep = " ";
-                continue;
-            }
-            body = apr_pstrcat(r->pool, body, sep,
-                               ur_escape_json(r->pool, a->pre),
-                               a->url ? ur_escape_json(r->pool, a->url) : "",
-                               ur_escape_json(r->pool, a->post), NULL);
-            sep = "";
-        }
-        body = apr_pstrcat(r->pool, body, "\",\"reason\":\"",
-                           ur_escape_json(r->pool, reason),
-                           "\",\"required\":[", NULL);
-        sep = "";
-        for (i = 0; i < conf->nrules; i++) {
-            if (st->v.unmet & ((apr_uint32_t)1 << i)) {
-                body = apr_pstrcat(r->pool, body, sep, conf->rules[i].json,
-                                   NULL);
-                sep = ",";
-            }
-        }
-        body = apr_pstrcat(r->pool, body, "],\"upgrade\":\"",
-                           ur_escape_json(r->pool, st->upgrade), "\"}\n",
-                           NULL);
-        break;
-    case UR_BODY_PLAIN:
-        body = apr_pstrcat(r->pool, "426 Upgrade Required\n\n", reason,
-                           *reason ? "\n\n" : "", NULL);
-        sep = "- ";
-        for (i = 0; i < parts->nelts; i++) {
-            const ur_advice_text *a = &APR_ARRAY_IDX(parts, i,
-                                                     ur_advice_text);
-            if (!a->pre) {
-                body = apr_pstrcat(r->pool, body, "\n", NULL);
-                sep = "- ";
-                continue;
-            }
-            body = apr_pstrcat(r->pool, body, sep, a->pre,
-                               a->url ? a->url : "", a->post, NULL);
-            sep = "";
-        }
-        break;
-    default:
-        body = apr_pstrcat(r->pool,
-                           "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0"
-                           "//EN\">\n<html><head>\n<title>426 Upgrade "
-                           "Required</title>\n</head><body>\n"
-                           "<h1>Upgrade Required</h1>\n"
-                           "<p>This resource cannot be served over the "
-                           "protocol this request used.", *reason ? " " : "",
-                           ur_escape_html(r->pool, reason), "</p>\n<ul>\n",
-                           NULL);
-        sep = "<li>";
-        for (i = 0; i < parts->nelts; i++) {
-            const ur_advice_text *a = &APR_ARRAY_IDX(parts, i,
-                                                     ur_advice_text);
-            const char *url = "";
-
-            if (!a->pre) {
-                body = apr_pstrcat(r->pool, body, "</li>\n", NULL);
-                sep = "<li>";
-                continue;
-            }
-            if (a->url) {
-                /* one click from the right place */
-                url = ur_escape_html(r->pool, a->url);
-                url = apr_pstrcat(r->pool, "<a href=\"", url, "\">", url,
-                                  "</a>", NULL);
-            }
-            body = apr_pstrcat(r->pool, body, sep,
-                               ur_escape_html(r->pool, a->pre), url,
-                               ur_escape_html(r->pool, a->post), NULL);
-            sep = "";
-        }
-        body = apr_pstrcat(r->pool, body, "</ul>\n", ur_signature(r),
-                           "</body></html>\n", NULL);
-        break;
-    }
-    ap_custom_response(r, HTTP_UPGRADE_REQUIRED, body);
+    ap_custom_response(r, HTTP_UPGRADE_REQUIRED,
+                       ur_body(r->pool, st, &w,
+                               ur_reason_sentence(r->pool, st,
+                                                  apr_table_get(r->headers_in,
+                                                                "Upgrade"),
+                                                  r->method, r->protocol),
+                               h2c_possible,
+                               st->body == UR_BODY_HTML ? ur_signature(r)
+                                                        : ""));
 }
 
 static const char *const ur_body_ctype[] = {
@@ -2398,8 +2408,9 @@ static ur_state *ur_new_state(request_rec *top, const ur_set *set,
         ur_proxy_tls(top, &pf);
         st->proxy_tls = pf.tls == UR_TLS_PROXY;
     }
-    st->upgrade = ur_advertise(top, rule, (rule->families & UR_NEED_H2C)
-                                          && ur_h2c_possible(top));
+    st->upgrade = ur_advertise(top->pool, rule,
+                               (rule->families & UR_NEED_H2C)
+                               && ur_h2c_possible(top));
     return st;
 }
 
@@ -2525,6 +2536,31 @@ static int ur_fails_only_tls(const ur_dir_conf *conf, const ur_facts *f)
  * after the response (RFC 9113 §8.1), a small one is read first, since
  * some clients (curl 7.88) take that reset for an error.
  */
+/* Read and drop a small body of an HTTP/2 stream: ap_discard_request_body
+ * does nothing there (the stream's connection is never kept alive). */
+static void ur_drain_body(request_rec *r)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool,
+                                                r->connection->bucket_alloc);
+    apr_off_t total = 0;
+    int eos = 0;
+
+    while (!eos && total <= UR_BODY_KEEP_MAX) {
+        apr_off_t len = 0;
+
+        if (ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
+                           APR_BLOCK_READ, HUGE_STRING_LEN) != APR_SUCCESS) {
+            break;
+        }
+        eos = !APR_BRIGADE_EMPTY(bb)
+              && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb));
+        apr_brigade_length(bb, 1, &len);
+        total += len;
+        apr_brigade_cleanup(bb);
+    }
+    apr_brigade_destroy(bb);
+}
+
 static void ur_settle_body(request_rec *r, const ur_state *st)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
@@ -2532,14 +2568,19 @@ static void ur_settle_body(request_rec *r, const ur_state *st)
     apr_off_t len = 0;
     char *end;
 
-    if (r->connection->keepalive == AP_CONN_CLOSE
+    if ((!st->http2 && r->connection->keepalive == AP_CONN_CLOSE)
         || (!te && (!cl || (apr_strtoff(&len, cl, &end, 10) == APR_SUCCESS
                             && !*end && len == 0)))) {
         return;
     }
-    if (!te && len > 0 && len <= UR_BODY_KEEP_MAX && !r->expecting_100
-        && ap_discard_request_body(r) == OK) {
-        return;
+    if (!te && len > 0 && len <= UR_BODY_KEEP_MAX && !r->expecting_100) {
+        if (st->http2) {
+            ur_drain_body(r);
+            return;
+        }
+        if (ap_discard_request_body(r) == OK) {
+            return;
+        }
     }
     if (!st->http2) {
         r->connection->keepalive = AP_CONN_CLOSE;
