@@ -1223,6 +1223,40 @@ static int ur_set_needs_tls(const ur_set *set)
     return 0;
 }
 
+/*
+ * The URLs from parts already decided: host as the client named it,
+ * tls_url (the admin's https base, or NULL) or the port of the TLS side,
+ * whether ws:// must be wss://, the port of a ws:// URL (0: default), and
+ * the path and query as the client sent them.  All of it made inert.
+ */
+static void ur_where_make(apr_pool_t *p, const char *host,
+                          const char *tls_url, int https_port, int wss,
+                          int ws_port, const char *path, const char *query,
+                          ur_where *w)
+{
+    const char *name = ur_inert_host(p, host ? host : "");
+
+    w->target = ur_inert_url(p, path ? path : "/");
+    if (query) {
+        w->target = apr_pstrcat(p, w->target, "?", ur_inert_url(p, query),
+                                NULL);
+    }
+    if (strchr(name, ':')) {
+        /* an IPv6 literal goes back into brackets in a URL */
+        name = apr_pstrcat(p, "[", name, "]", NULL);
+    }
+    w->https = tls_url ? tls_url
+               : https_port == 443 ? apr_pstrcat(p, "https://", name, NULL)
+               : apr_psprintf(p, "https://%s:%d", name, https_port);
+    if (wss) {
+        w->ws = apr_pstrcat(p, "wss", w->https + 5, NULL);
+    }
+    else {
+        w->ws = ws_port ? apr_psprintf(p, "ws://%s:%d", name, ws_port)
+                        : apr_pstrcat(p, "ws://", name, NULL);
+    }
+}
+
 /* "TLS 1.2" for 12; what a client used or what a token asks for. */
 static const char *ur_tls_name(apr_pool_t *p, int v)
 {
@@ -2271,25 +2305,10 @@ static void ur_where_to(request_rec *r, const ur_state *st, ur_where *w)
     request_rec *first = r;
     conn_rec *c = r->connection->master ? r->connection->master
                                         : r->connection;
-    const char *name, *path;
     int port = 443, rport = ap_get_server_port(r);
 
     while (first->prev) {
         first = first->prev;
-    }
-    path = first->parsed_uri.path ? first->parsed_uri.path : first->uri;
-    w->target = ur_inert_url(r->pool, path ? path : "/");
-    if (first->parsed_uri.query) {
-        w->target = apr_pstrcat(r->pool, w->target, "?",
-                                ur_inert_url(r->pool,
-                                             first->parsed_uri.query), NULL);
-    }
-
-    name = ur_inert_host(r->pool, r->hostname ? r->hostname
-                                              : r->server->server_hostname);
-    if (ap_strchr_c(name, ':')) {
-        /* an IPv6 literal goes back into brackets in a URL */
-        name = apr_pstrcat(r->pool, "[", name, "]", NULL);
     }
     if (st->conn_tls && c->local_addr) {
         port = c->local_addr->port;
@@ -2297,19 +2316,14 @@ static void ur_where_to(request_rec *r, const ur_state *st, ur_where *w)
     else if (!st->proxy_tls && sconf->tls_port) {
         port = sconf->tls_port;
     }
-    w->https = dconf->tls_url
-               ? dconf->tls_url
-               : port == 443 ? apr_pstrcat(r->pool, "https://", name, NULL)
-                             : apr_psprintf(r->pool, "https://%s:%d", name,
-                                            port);
-    if (st->conn_tls || st->proxy_tls || ur_set_needs_tls(st->conf)) {
-        w->ws = apr_pstrcat(r->pool, "wss", w->https + 5, NULL);
-    }
-    else {
-        w->ws = ap_is_default_port(rport, r)
-                ? apr_pstrcat(r->pool, "ws://", name, NULL)
-                : apr_psprintf(r->pool, "ws://%s:%d", name, rport);
-    }
+    ur_where_make(r->pool, r->hostname ? r->hostname
+                                       : r->server->server_hostname,
+                  dconf->tls_url, port,
+                  st->conn_tls || st->proxy_tls || ur_set_needs_tls(st->conf),
+                  ap_is_default_port(rport, r) ? 0 : rport,
+                  first->parsed_uri.path ? first->parsed_uri.path
+                                         : first->uri,
+                  first->parsed_uri.query, w);
 }
 
 /*

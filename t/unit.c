@@ -583,6 +583,54 @@ static void test_proxy(apr_pool_t *p)
     ok(ur_tls_version("TLSv1.3x") == 0, "tls_version", "TLSv1.3x");
 }
 
+/* ---------------- the 426 body ---------------- */
+
+static void test_body(apr_pool_t *p)
+{
+    ur_rule rules[UR_MAX_RULES];
+    ur_set set;
+    ur_state st;
+    ur_where w;
+    const char *body;
+    int i, k;
+    char *argv[UR_MAX_TOKENS];
+
+    /* the documented maxima: 32 requirements of 16 alternatives */
+    memset(&set, 0, sizeof(set));
+    for (i = 0; i < UR_MAX_RULES; i++) {
+        for (k = 0; k < UR_MAX_TOKENS; k++) {
+            argv[k] = apr_psprintf(p, "p%d-%d/1", i, k);
+        }
+        memset(&rules[i], 0, sizeof(rules[i]));
+        ur_compile_rule(p, UR_MAX_TOKENS, argv, &rules[i]);
+        set.families |= rules[i].families;
+    }
+    set.rules = rules;
+    set.nrules = UR_MAX_RULES;
+    memset(&st, 0, sizeof(st));
+    st.conf = &set;
+    st.v.first = 0;
+    st.v.unmet = 0xffffffffU;
+    st.upgrade = rules[0].upgrade;
+    ur_where_make(p, "example.org", NULL, 8443, 0, 0, "/a b", "x=<y>", &w);
+    ok(!strcmp(w.https, "https://example.org:8443")
+       && !strcmp(w.target, "/a%20b?x=%3Cy%3E"), "where_make",
+       apr_psprintf(p, "%s %s", w.https, w.target));
+    for (i = 0; i < 3; i++) {
+        st.body = (ur_body_type)i;
+        body = ur_body(p, &st, &w, "Why.", 0, "");
+        ok(strstr(body, "p31-15/1") && strlen(body) > 20000
+           && strlen(body) < 120000, "body",
+           apr_psprintf(p, "type %d, 512 alternatives: %d bytes", i,
+                        (int)strlen(body)));
+    }
+    st.body = UR_BODY_HTML;
+    ur_where_make(p, "a\x01<b>\"c", NULL, 443, 1, 0, "/\xff\"'", NULL, &w);
+    body = ur_body(p, &st, &w, "x<y", 0, "");
+    ok(!strstr(body, "<b>") && !strstr(body, "x<y") && strstr(body, "x&lt;y"),
+       "body", "hostile host and reason escaped in HTML");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -595,6 +643,7 @@ int main(void)
     test_policy(p);
     test_ws_key(p);
     test_proxy(p);
+    test_body(p);
     printf("1..%d\n", ntest);
     if (nfail) {
         printf("# %d of %d unit tests failed\n", nfail, ntest);
