@@ -4,6 +4,7 @@
 #   make test          install missing Debian packages, build, unit + Apache::Test
 #   make install       module (+ Debian mods-available files); honours DESTDIR
 #   make run           foreground demo httpd (t/demo/run)
+#   make deb           Debian package in dist/ (packaging in conf/debian)
 #
 # apxs-derived values are recursive (=) on purpose: "make test" may install
 # apache2-dev itself (t/deps) before anything asks apxs a question.
@@ -46,7 +47,16 @@ UNIT_LIBS    = $(shell apr-1-config --link-ld --libs) \
 GENERATED_CONF = $(patsubst %.conf.in,%.conf,$(wildcard t/conf/*.conf.in t/conf/*/*.conf.in)) \
     t/conf/httpd.conf t/conf/apache_test_config.pm conf/upgrade_required.load
 
-.PHONY: all maintainer install uninstall test unit fuzz run clean FORCE
+.PHONY: all maintainer install uninstall test unit fuzz run deb clean FORCE
+
+# The version is defined once, as UR_VERSION in the source; the package
+# version comes from there, and conf/debian/changelog must agree with it.
+VERSION     = $(shell awk '$$1 ~ /define$$/ && $$2 == "UR_VERSION" { gsub(/"/, "", $$3); print $$3 }' $(SRC))
+DEB_PKG    := libapache2-mod-upgrade-required
+DIST       := dist
+# What the package is built from (the test suite is not part of it).
+DEB_FILES  := $(SRC) Makefile LICENSE README.md conf/upgrade_required.conf \
+    conf/upgrade_required.load.in
 
 # Default target: the module only.
 all: $(SO)
@@ -130,6 +140,29 @@ $(FUZZ_BIN): t/fuzz.c $(SRC)
 	    $(shell apr-1-config --includes --cppflags) -o $@ t/fuzz.c \
 	    $(shell apr-1-config --link-ld --libs)
 
+# dpkg-buildpackage in a temporary copy of the source with conf/debian as
+# debian/ (the top level of this repository stays as it is), then lintian,
+# which must find nothing worse than an informational tag.  The .deb, the
+# -dbgsym .deb, .buildinfo and .changes end up in dist/.
+deb:
+	@set -e; v='$(VERSION)'; \
+	[ -n "$$v" ] || { echo "deb: no UR_VERSION in $(SRC)" >&2; exit 1; }; \
+	cv=$$(dpkg-parsechangelog -l conf/debian/changelog -S Version); \
+	[ "$$cv" = "$$v" ] || { echo "deb: conf/debian/changelog is at $$cv but UR_VERSION in $(SRC) is $$v: add an entry (dch -c conf/debian/changelog -v $$v)" >&2; exit 1; }; \
+	command -v lintian >/dev/null || { echo "deb: lintian is missing (apt-get install lintian, or t/deps as root)" >&2; exit 1; }; \
+	tmp=$$(mktemp -d /tmp/ur-deb.XXXXXX); trap 'rm -rf "$$tmp"' EXIT; \
+	src=$$tmp/$(DEB_PKG)-$$v; mkdir "$$src"; \
+	cp -p --parents $(DEB_FILES) "$$src/"; \
+	cp -pR conf/debian "$$src/debian"; \
+	echo "deb: dpkg-buildpackage -us -uc -b in $$src"; \
+	(cd "$$src" && dpkg-buildpackage -us -uc -b); \
+	rm -rf $(DIST); mkdir $(DIST); \
+	cp -p "$$tmp"/*.deb "$$tmp"/*.buildinfo "$$tmp"/*.changes $(DIST)/; \
+	for f in "$$tmp"/*.ddeb; do [ ! -e "$$f" ] || cp -p "$$f" $(DIST)/; done; \
+	echo "deb: lintian $(DIST)/$(DEB_PKG)_$${v}_*.changes"; \
+	lintian --fail-on error,warning $(DIST)/$(DEB_PKG)_$${v}_*.changes; \
+	echo "deb: lintian clean"; ls -l $(DIST)
+
 # Foreground demo server with the echo backend; see t/demo/run.
 run: all
 	t/demo/run
@@ -139,7 +172,8 @@ run: all
 clean:
 	-t/TEST -clean
 	rm -rf .libs *.la *.lo *.slo *.o t/logs t/state t/conf/ssl/ca \
-	    $(GENERATED_CONF) $(UNIT_BIN) $(FUZZ_BIN) t/fuzz-corpus t/demo/run.d
+	    $(GENERATED_CONF) $(UNIT_BIN) $(FUZZ_BIN) t/fuzz-corpus t/demo/run.d \
+	    $(DIST)
 
 # Prerequisite that is never up to date.
 FORCE:
