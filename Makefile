@@ -109,10 +109,20 @@ endif
 # Steps run in order (not as prerequisites) because t/deps may first have to
 # install the very tools the build needs.  Any failing step fails the target;
 # the module is built with the strict warnings, so CI sees every warning.
+# The configure step (httpd.conf and, on a first run, the test CA: some 250
+# lines of openssl output) writes to TEST_CONFIGURE_LOG, printed only when
+# it fails.
+TEST_CONFIGURE_LOG := t/logs/configure.log
 test:
 	t/deps
 	$(MAKE) --no-print-directory maintainer
 	$(MAKE) --no-print-directory unit
+	@mkdir -p $(dir $(TEST_CONFIGURE_LOG))
+	@echo "t/TEST -configure > $(TEST_CONFIGURE_LOG) 2>&1"
+	@t/TEST -configure > $(TEST_CONFIGURE_LOG) 2>&1 || { \
+	    cat $(TEST_CONFIGURE_LOG) >&2; \
+	    echo "make test: t/TEST -configure failed; its output (above) is in $(TEST_CONFIGURE_LOG)" >&2; \
+	    exit 1; }
 	t/TEST $(if $(filter-out 0,$(TEST_VERBOSE)),-verbose)
 
 # C unit tests of the policy core, under AddressSanitizer and UBSan: the
@@ -163,7 +173,8 @@ deb:
 	lintian --fail-on error,warning $(DIST)/$(DEB_PKG)_$${v}_*.changes; \
 	echo "deb: lintian clean"; ls -l $(DIST)
 
-# Foreground demo server with the echo backend; see t/demo/run.
+# Foreground demo server with the echo backend; see t/demo/run.  Ctrl-C
+# ends it with status 0, so make stops without "Error 130".
 run: all
 	t/demo/run
 
