@@ -254,8 +254,10 @@ EOF
 $out = capture('apache2ctl', 'configtest');
 ok $? == 0 && $out =~ /Syntax OK/, 'configtest with a test site using UpgradeRequire'
     or diag $out;
-# No systemd here (apache2ctl would hand "start" to systemctl under it);
-# a server a maintainer script already started is restarted instead.
+# apache2ctl start runs apache2 itself (this sandbox has no systemd; under
+# systemd it goes through systemctl, with the same /etc/apache2).  A server
+# that a maintainer script already started (no policy-rc.d denying it) is
+# restarted instead.
 $out = capture('apache2ctl', pid_running() ? 'restart' : 'start');
 my $up;
 for (1 .. 100) {
