@@ -15,6 +15,8 @@ SRC        := mod_upgrade_required.c
 SO         := .libs/mod_upgrade_required.so
 
 LIBEXECDIR  = $(shell $(APXS) -q LIBEXECDIR)
+SBINDIR     = $(shell $(APXS) -q SBINDIR)
+MANDIR     ?= /usr/share/man
 
 comma      := ,
 APXS_CFLAGS = -Wc,-Wall
@@ -56,7 +58,8 @@ DEB_PKG    := libapache2-mod-upgrade-required
 DIST       := dist
 # What the package is built from (the test suite is not part of it).
 DEB_FILES  := $(SRC) Makefile LICENSE README.md conf/upgrade_required.conf \
-    conf/upgrade_required.load.in
+    conf/upgrade_required.load.in conf/upgrade-required-check \
+    conf/upgrade-required-check.8
 
 # Default target: the module only.
 all: $(SO)
@@ -77,6 +80,8 @@ conf/upgrade_required.load: conf/upgrade_required.load.in FORCE
 # mods-available conf is kept; the shipped one then lands next to it as .new.
 install: $(SO) $(if $(DEBIAN_CONF),conf/upgrade_required.load)
 	install -D -m 644 $(SO) $(DESTDIR)$(LIBEXECDIR)/mod_upgrade_required.so
+	install -D -m 755 conf/upgrade-required-check $(DESTDIR)$(SBINDIR)/upgrade-required-check
+	install -D -m 644 conf/upgrade-required-check.8 $(DESTDIR)$(MANDIR)/man8/upgrade-required-check.8
 ifneq ($(DEBIAN_CONF),)
 	install -D -m 644 conf/upgrade_required.load $(MODS_AVAILABLE)/$(MODNAME).load
 	@if [ -e $(MODS_AVAILABLE)/$(MODNAME).conf ] && \
@@ -96,7 +101,9 @@ uninstall:
 	@if [ -e $(MODS_ENABLED)/$(MODNAME).load ] || [ -L $(MODS_ENABLED)/$(MODNAME).load ]; then \
 	    echo "uninstall: $(MODNAME) is enabled; run a2dismod $(MODNAME) first" >&2; exit 1; \
 	fi
-	rm -f $(DESTDIR)$(LIBEXECDIR)/mod_upgrade_required.so
+	rm -f $(DESTDIR)$(LIBEXECDIR)/mod_upgrade_required.so \
+	    $(DESTDIR)$(SBINDIR)/upgrade-required-check \
+	    $(DESTDIR)$(MANDIR)/man8/upgrade-required-check.8
 ifneq ($(DEBIAN_CONF),)
 	rm -f $(MODS_AVAILABLE)/$(MODNAME).load $(MODS_AVAILABLE)/$(MODNAME).conf.new
 	@if cmp -s conf/upgrade_required.conf $(MODS_AVAILABLE)/$(MODNAME).conf; then \

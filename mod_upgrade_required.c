@@ -1114,20 +1114,22 @@ static const char *ur_escape_html(apr_pool_t *p, const char *s)
     return out;
 }
 
-/* Escape for a JSON string: quotes, backslashes, controls and <>&. */
-static const char *ur_escape_json(apr_pool_t *p, const char *s)
+/* A JSON string's content: controls and the characters of special as
+ * \uXXXX escapes (a NUL byte ends the input, never matches special). */
+static const char *ur_json_escape(apr_pool_t *p, const char *s,
+                                  const char *special)
 {
     apr_size_t n = 0;
     const char *q;
     char *out, *o;
 
     for (q = s; *q; q++) {
-        n += (apr_iscntrl(*q) || strchr("\"\\<>&'", *q)) ? 6 : 1;
+        n += (apr_iscntrl(*q) || strchr(special, *q)) ? 6 : 1;
     }
     o = out = apr_palloc(p, n + 1);
     for (q = s; *q; q++) {
         unsigned char c = (unsigned char)*q;
-        if (apr_iscntrl(c) || strchr("\"\\<>&'", c)) {
+        if (apr_iscntrl(c) || strchr(special, c)) {
             apr_snprintf(o, 7, "\\u%04x", c);
             o += 6;
         }
@@ -1137,6 +1139,12 @@ static const char *ur_escape_json(apr_pool_t *p, const char *s)
     }
     *o = '\0';
     return out;
+}
+
+/* Escape for a JSON string: quotes, backslashes, controls and <>&. */
+static const char *ur_escape_json(apr_pool_t *p, const char *s)
+{
+    return ur_json_escape(p, s, "\"\\<>&'");
 }
 
 /*
@@ -1614,6 +1622,19 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
 /* Configuration: create and merge                                     */
 /* ------------------------------------------------------------------ */
 
+/* "httpd -t -D DUMP_UPGRADE_REQUIRED": every compiled rule, recorded as
+ * the configuration is read (only under that define: no cost otherwise) */
+#define UR_DUMP_DEFINE      "DUMP_UPGRADE_REQUIRED"
+
+typedef struct {
+    server_rec *s;              /* the (virtual) server of the section */
+    const char *section;        /* "<Location /x> <If ...>", or "" */
+    const ur_dir_conf *conf;    /* its configuration, read at dump time */
+    int index;                  /* which line of conf->own */
+} ur_dump_entry;
+
+static apr_array_header_t *ur_dump_list;
+
 static void *ur_create_dir_conf(apr_pool_t *p, char *dir)
 {
     return apr_pcalloc(p, sizeof(ur_dir_conf));
@@ -1820,6 +1841,24 @@ static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
     }
     rule->file = cmd->directive->filename;
     rule->line = cmd->directive->line_num;
+    if (ur_dump_list) {
+        ur_dump_entry *e = apr_array_push(ur_dump_list);
+        const ap_directive_t *d;
+
+        e->s = cmd->server;
+        e->conf = conf;
+        e->index = conf->build->nelts - 1;
+        e->section = "";
+        for (d = cmd->directive->parent; d; d = d->parent) {
+            if (apr_cstr_casecmp(d->directive, "<VirtualHost")
+                && apr_cstr_casecmpn(d->directive, "<IfModule", 9)
+                && apr_cstr_casecmpn(d->directive, "<IfDefine", 9)) {
+                e->section = apr_pstrcat(cmd->pool, d->directive, " ",
+                                         d->args, *e->section ? " " : "",
+                                         e->section, NULL);
+            }
+        }
+    }
     for (i = 0; i < rule->ntokens; i++) {
         if (rule->tokens[i].tls_min) {
             conf->own.need_tls_version = 1;
@@ -2815,6 +2854,60 @@ static void ur_check_errordocs(apr_pool_t *p, server_rec *s,
     }
 }
 
+/* A fresh list for each reading of the configuration, when asked for. */
+static int ur_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp)
+{
+    ur_dump_list = ap_exists_config_define(UR_DUMP_DEFINE)
+                   ? apr_array_make(pconf, 16, sizeof(ur_dump_entry))
+                   : NULL;
+    return OK;
+}
+
+/*
+ * httpd -t -D DUMP_UPGRADE_REQUIRED, after httpd's own -D DUMP_VHOSTS and
+ * -D DUMP_MODULES: one JSON object per compiled rule on stdout, for
+ * control panels that generate thousands of vhost snippets.
+ */
+static void ur_test_config(apr_pool_t *pconf, server_rec *s)
+{
+    static const char js[] = "\"\\";
+    apr_file_t *out;
+    int i;
+
+    if (!ur_dump_list || apr_file_open_stdout(&out, pconf) != APR_SUCCESS) {
+        return;
+    }
+    for (i = 0; i < ur_dump_list->nelts; i++) {
+        const ur_dump_entry *e = &APR_ARRAY_IDX(ur_dump_list, i,
+                                                ur_dump_entry);
+        const ur_rule *rule = &e->conf->own.rules[e->index];
+        server_rec *vs = e->s;
+
+        apr_file_printf(out, "{\"vhost\":\"%s\",\"port\":%u,"
+                        "\"vhost_defined\":%s,\"section\":\"%s\","
+                        "\"file\":\"%s\",\"line\":%u,\"tokens\":%s,"
+                        "\"mode\":\"%s\",\"lock\":%s,\"upgrade\":\"%s\"}\n",
+                        ur_json_escape(pconf, vs->server_hostname
+                                              ? vs->server_hostname : "", js),
+                        (unsigned)(vs->port ? vs->port
+                                   : vs->addrs ? vs->addrs->host_port : 0),
+                        vs->defn_name
+                        ? apr_psprintf(pconf, "\"%s:%d\"",
+                                       ur_json_escape(pconf, vs->defn_name,
+                                                      js),
+                                       vs->defn_line_number)
+                        : "null",
+                        ur_json_escape(pconf, e->section, js),
+                        ur_json_escape(pconf, rule->file, js), rule->line,
+                        rule->json,
+                        e->conf->own.mode == UR_MODE_REPORT ? "report"
+                                                            : "enforce",
+                        e->conf->lock == UR_LOCK_ON ? "true" : "false",
+                        ur_json_escape(pconf, rule->upgrade, js));
+    }
+}
+
 /* "httpd -t": say it on the console */
 static int ur_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
@@ -3056,6 +3149,9 @@ static void ur_register_hooks(apr_pool_t *p)
     /* configuration checks that need the whole tree: under -t on the
      * console, on a real start in the error log */
     ap_hook_check_config(ur_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* -D DUMP_UPGRADE_REQUIRED: record the rules, print them under -t */
+    ap_hook_pre_config(ur_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_test_config(ur_test_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ur_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* our canned/string 426: guarantee the headers as they go out */
     ap_hook_insert_error_filter(ur_insert_error_filter, NULL, NULL,

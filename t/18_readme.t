@@ -28,10 +28,17 @@ open my $cf, '<', "$top/conf/upgrade_required.conf" or die $!;
 my $shipped = join '', map { s/^(\s*)#(?=[<A-Z])/$1/r } <$cf>;
 close $cf;
 
-plan tests => 2 * (@blocks + 1) + 1;
+plan tests => 2 * (@blocks + 1) + 2;
 Test::More->builder->failure_output(\*STDERR);
 
 ok @blocks >= 10, scalar(@blocks) . ' apache blocks found in README.md';
+
+# the version the README names is the one in the source
+open my $sf, '<', "$top/mod_upgrade_required.c" or die $!;
+my ($version) = map { /^#define UR_VERSION\s+"([^"]+)"/ ? $1 : () } <$sf>;
+close $sf;
+like $readme, qr/This README describes version \*\*\Q${\ ($version \/\/ '?')}\E\*\*/,
+    "README names version " . ($version // '(none found)') . ", as UR_VERSION";
 
 my @load;
 open my $mc, '<', "$top/t/modules.conf" or die $!;
