@@ -1063,6 +1063,18 @@ typedef struct {
     int proxy_tls;              /* a trusted proxy says the client has TLS */
 } ur_state;
 
+/* "addr[/mask]" of UpgradeRequireTrustedProxy: 1 and *sub, or 0. */
+static int ur_parse_subnet(apr_pool_t *p, const char *arg,
+                           apr_ipsubnet_t **sub)
+{
+    char *ip = apr_pstrdup(p, arg), *mask;
+
+    if ((mask = strchr(ip, '/')) != NULL) {
+        *mask++ = '\0';
+    }
+    return *ip && apr_ipsubnet_create(sub, ip, mask, p) == APR_SUCCESS;
+}
+
 /* ------------------------------------------------------------------ */
 /* The 426 body: pure as well, so the unit tests and the fuzzer reach it */
 /* ------------------------------------------------------------------ */
@@ -2021,16 +2033,12 @@ static const char *ur_cmd_proxy(cmd_parms *cmd, void *dconf,
     }
     for (i = 0; i < argc; i++) {
         apr_ipsubnet_t **sub;
-        char *ip = apr_pstrdup(cmd->pool, argv[i]), *mask;
 
-        if ((mask = ap_strchr(ip, '/')) != NULL) {
-            *mask++ = '\0';
-        }
         if (!sconf->proxies) {
             sconf->proxies = apr_array_make(cmd->pool, 4, sizeof(*sub));
         }
         sub = apr_array_push(sconf->proxies);
-        if (apr_ipsubnet_create(sub, ip, mask, cmd->pool) != APR_SUCCESS) {
+        if (!ur_parse_subnet(cmd->pool, argv[i], sub)) {
             sconf->proxies->nelts--;
             return apr_psprintf(cmd->pool, "UpgradeRequireTrustedProxy: "
                                 "invalid address '%s' (allowed: an IPv4 or "

@@ -10,7 +10,8 @@
  *     advice, the reason quoting client headers, the advertisement, and
  *     the three body types, with oracles: every body is ASCII, the HTML
  *     has exactly the markup of a neutral request, the JSON parses;
- *   - the token and rule compilers over whole lines (.htaccess text).
+ *   - the token and rule compilers over whole lines (.htaccess text), and
+ *     the UpgradeRequireTrustedProxy address parser.
  * Build and run: make fuzz.
  */
 #include "../mod_upgrade_required.c"
@@ -286,8 +287,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
-    /* configuration text: one token, and the input as a whole line */
+    /* configuration text: one token, a proxy address, a whole line */
     ur_compile_token(scratch, s, &t);
+    {
+        apr_ipsubnet_t *sub;
+        ur_parse_subnet(scratch, s, &sub);
+    }
     for (w = apr_strtok(apr_pstrdup(scratch, s), " \t", &last);
          w && argc < UR_MAX_TOKENS + 2; w = apr_strtok(NULL, " \t", &last)) {
         argv[argc++] = w;
