@@ -2,6 +2,11 @@
 #
 #   make               build .libs/mod_upgrade_required.so
 #   make test          install missing Debian packages, build, unit + Apache::Test
+#   make asan          the whole Apache::Test suite against an ASan+UBSan build
+#                      of the module (t/asan-build/), libasan preloaded into
+#                      httpd only (t/bin/asan-httpd); fails on any report
+#                      (t/logs/sanitizer/) and proves the sanitizers trip
+#                      (t/asan_probe.c, t/asan-check)
 #   make install       module (+ Debian mods-available files); honours DESTDIR
 #   make run           foreground demo httpd (t/demo/run)
 #   make deb           Debian package in dist/ (packaging in conf/debian)
@@ -49,7 +54,7 @@ UNIT_LIBS    = $(shell apr-1-config --link-ld --libs) \
 GENERATED_CONF = $(patsubst %.conf.in,%.conf,$(wildcard t/conf/*.conf.in t/conf/*/*.conf.in)) \
     t/conf/httpd.conf t/conf/apache_test_config.pm conf/upgrade_required.load
 
-.PHONY: all maintainer install uninstall test unit fuzz run deb clean FORCE
+.PHONY: all maintainer install uninstall test unit asan asan-build fuzz run deb clean FORCE
 
 # The version is defined once, as UR_VERSION in the source; the package
 # version comes from there, and conf/debian/changelog must agree with it.
@@ -143,6 +148,34 @@ unit: $(UNIT_BIN)
 $(UNIT_BIN): $(UNIT_SRC) $(SRC)
 	$(CC) $(UNIT_CFLAGS) $(UNIT_SANITIZE) -o $@ $(UNIT_SRC) $(UNIT_LIBS)
 
+# The module and t/asan_probe.c under AddressSanitizer and UBSan, built from
+# copies in t/asan-build/ so that .libs/mod_upgrade_required.so and the
+# objects next to the source stay the normal build.  t/asan-check runs the
+# suite with "t/TEST -httpd t/bin/asan-httpd", whose -D UR_ASAN makes
+# t/conf/extra.conf.in load these instead; "make test" never sees them.
+ASAN_DIR    := t/asan-build
+ASAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_SO     := $(ASAN_DIR)/.libs/mod_upgrade_required.so $(ASAN_DIR)/.libs/asan_probe.so
+
+asan:
+	t/deps
+	$(MAKE) --no-print-directory asan-build
+	t/asan-check $(if $(filter-out 0,$(TEST_VERBOSE)),-verbose)
+
+asan-build: $(ASAN_SO)
+
+$(ASAN_DIR)/mod_upgrade_required.c: $(SRC)
+	mkdir -p $(ASAN_DIR)
+	cp $< $@
+
+$(ASAN_DIR)/asan_probe.c: t/asan_probe.c
+	mkdir -p $(ASAN_DIR)
+	cp $< $@
+
+$(ASAN_DIR)/.libs/%.so: $(ASAN_DIR)/%.c
+	cd $(ASAN_DIR) && $(APXS) -c -Wc$(comma)-Wall \
+	    $(addprefix -Wc$(comma),$(ASAN_FLAGS)) $(addprefix -Wl$(comma),$(ASAN_FLAGS)) $*.c
+
 # libFuzzer (clang, Debian libclang-rt-14-dev) over every parser of client
 # bytes in the core; not part of "make test".  FUZZ_SECONDS=600 for longer.
 FUZZ_SECONDS ?= 60
@@ -191,7 +224,8 @@ clean:
 	-t/TEST -clean
 	rm -rf .libs *.la *.lo *.slo *.o t/logs t/state t/conf/ssl/ca \
 	    $(GENERATED_CONF) $(UNIT_BIN) $(FUZZ_BIN) t/fuzz-corpus t/demo/run.d \
-	    $(DIST)
+	    $(DIST) \
+	    $(ASAN_DIR)
 
 # Prerequisite that is never up to date.
 FORCE:
