@@ -158,14 +158,52 @@ typedef struct {
     unsigned line;              /* ... and on which line */
 } ur_rule;
 
+/* A brownout window.  Recurring ones are offsets within their period
+ * (an hour, a day, a week from Monday 00:00 UTC), end < start wrapping
+ * around; explicit ones are instants.  Seconds, UTC. */
+#define UR_WIN_HOURLY       3600
+#define UR_WIN_DAILY        86400
+#define UR_WIN_WEEKLY       604800
+#define UR_WIN_EXPLICIT     0
+#define UR_MAX_WINDOWS      16
+
+typedef struct {
+    apr_int64_t period;         /* UR_WIN_*: its period, 0 explicit */
+    apr_int64_t start, end;     /* offsets in the period, or instants */
+} ur_window;
+
+/* A migration schedule (deprecation, brownouts, sunset), parsed and
+ * with its header values built at configuration time. */
+typedef struct {
+    apr_int64_t sunset;         /* enforced from then on, seconds UTC */
+    apr_int64_t deprecation;    /* Deprecation from then on; 0: none */
+    const char *sunset_http;    /* Sunset: value, IMF-fixdate */
+    const char *deprecation_sf; /* Deprecation: value, "@seconds" */
+    const char *link;           /* Link: value, or NULL */
+    ur_window windows[UR_MAX_WINDOWS]; /* brownouts */
+    int nwindows;               /* how many */
+    int percent;                /* refused in deprecation; -1: unset */
+    const char *file;           /* where UpgradeRequireSunset is */
+    unsigned line;              /* ... and its line */
+} ur_schedule;
+
+/* What a schedule makes of one request. */
+typedef enum {
+    UR_PH_ENFORCED = 0,         /* enforce mode, or the sunset passed */
+    UR_PH_REPORT,               /* report mode, or before deprecation */
+    UR_PH_DEPRECATED,           /* between deprecation and sunset */
+    UR_PH_BROWNOUT              /* in a brownout window */
+} ur_phase;
+
 /* The requirements of a scope and the mode they are enforced in: the
- * mode travels with the lines it was written for. */
+ * mode (or a schedule) travels with the lines it was written for. */
 typedef struct {
     const ur_rule *rules;       /* NULL: unset; nrules 0: "off" */
     int nrules;                 /* number of rules */
     int families;               /* OR over all rules: facts to gather */
     int need_tls_version;       /* a versioned TLS token exists */
     int mode;                   /* UR_MODE_*; unset enforces */
+    const ur_schedule *sched;   /* a migration schedule, or NULL */
 } ur_set;
 
 #define UR_LOCK_UNSET       0
@@ -179,6 +217,7 @@ typedef struct {
     int htaccess;               /* written in an .htaccess file */
     int redirect;               /* UR_LOCK_* values: 308 to https */
     const char *tls_url;        /* https://host[:port][/prefix], or NULL */
+    ur_schedule *sched_build;   /* config time only: own.sched, writable */
     apr_array_header_t *build;  /* config time only: rules being added */
 } ur_dir_conf;
 
@@ -1061,7 +1100,301 @@ typedef struct {
     const char *upgrade;        /* Upgrade value for this connection */
     int conn_tls;               /* the connection is TLS (mod_ssl) */
     int proxy_tls;              /* a trusted proxy says the client has TLS */
+    ur_phase phase;             /* which phase decided */
+    apr_int64_t until;          /* brownout: when this window ends */
 } ur_state;
+
+/* ------------------------------------------------------------------ */
+/* Migration schedules: dates, windows, phases (pure)                  */
+/* ------------------------------------------------------------------ */
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static apr_int64_t ur_days_from_civil(apr_int64_t y, int m, int d)
+{
+    apr_int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int ur_days_in_month(apr_int64_t y, int m)
+{
+    static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+                                  30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+/* n decimal digits at s, or -1. */
+static int ur_digits(const char *s, int n)
+{
+    int v = 0, i;
+
+    for (i = 0; i < n; i++) {
+        if (!apr_isdigit(s[i])) {
+            return -1;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/*
+ * ISO 8601 in UTC: YYYY-MM-DD (midnight), or YYYY-MM-DDTHH:MM[:SS] with
+ * Z or +00:00.  A local time is ambiguous, so it is refused: nothing is
+ * guessed.  Returns NULL and *t (seconds), or what is wrong.
+ */
+static const char *ur_parse_date(const char *s, apr_int64_t *t)
+{
+    int y = ur_digits(s, 4), mo, d, h = 0, mi = 0, sec = 0;
+    const char *r;
+
+    if (y < 1970 || s[4] != '-' || (mo = ur_digits(s + 5, 2)) < 1
+        || mo > 12 || s[7] != '-' || (d = ur_digits(s + 8, 2)) < 1) {
+        return "not a date (allowed: YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z, "
+               "UTC)";
+    }
+    if (d > ur_days_in_month(y, mo)) {
+        return "no such day in that month";
+    }
+    r = s + 10;
+    if (*r == 'T' || *r == 't') {
+        if ((h = ur_digits(r + 1, 2)) < 0 || r[3] != ':'
+            || (mi = ur_digits(r + 4, 2)) < 0) {
+            return "not a time (allowed: THH:MM or THH:MM:SS, then Z)";
+        }
+        r += 6;
+        if (*r == ':') {
+            if ((sec = ur_digits(r + 1, 2)) < 0) {
+                return "not a time (allowed: THH:MM or THH:MM:SS, then Z)";
+            }
+            r += 3;
+        }
+        if (h > 23 || mi > 59 || sec > 59) {
+            return "hour, minute or second out of range";
+        }
+        if (!strcmp(r, "+00:00")) {
+            r += 6;
+        }
+        else if (*r == 'Z' || *r == 'z') {
+            r++;
+        }
+        else {
+            return "a time must be in UTC: end it with Z (a local time is "
+                   "ambiguous)";
+        }
+    }
+    if (*r) {
+        return "unexpected text after the date";
+    }
+    *t = ur_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+    return NULL;
+}
+
+/* "HH:MM" -> seconds in the day, or -1. */
+static apr_int64_t ur_parse_hhmm(const char *s, apr_size_t len)
+{
+    int h, m;
+
+    if (len != 5 || s[2] != ':' || (h = ur_digits(s, 2)) < 0
+        || (m = ur_digits(s + 3, 2)) < 0 || h > 23 || m > 59) {
+        return -1;
+    }
+    return h * 3600 + m * 60;
+}
+
+/*
+ * A brownout window: "hourly :MM-:MM", "daily HH:MM-HH:MM",
+ * "weekly Day HH:MM-HH:MM" (UTC) or "START/END" (ISO 8601 instants).
+ */
+static const char *ur_parse_window(int argc, char *const argv[],
+                                   ur_window *w)
+{
+    static const char *const days[7] = {
+        "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"
+    };
+    const char *range, *dash, *err;
+    apr_int64_t day = 0;
+    int i;
+
+    memset(w, 0, sizeof(*w));
+    if (argc == 1 && (dash = strchr(argv[0], '/')) != NULL) {
+        char a[32];
+
+        if ((apr_size_t)(dash - argv[0]) >= sizeof(a)) {
+            return "not a date (allowed: YYYY-MM-DD or "
+                   "YYYY-MM-DDTHH:MM[:SS]Z, UTC)";
+        }
+        memcpy(a, argv[0], dash - argv[0]);
+        a[dash - argv[0]] = '\0';
+        err = ur_parse_date(a, &w->start);
+        if (!err) {
+            err = ur_parse_date(dash + 1, &w->end);
+        }
+        if (err) {
+            return err;
+        }
+        if (w->end <= w->start) {
+            return "the window ends before it starts";
+        }
+        w->period = UR_WIN_EXPLICIT;
+        return NULL;
+    }
+    if (argc == 2 && !apr_cstr_casecmp(argv[0], "hourly")) {
+        range = argv[1];
+        if (strlen(range) != 7 || range[0] != ':' || range[3] != '-'
+            || range[4] != ':' || (i = ur_digits(range + 1, 2)) < 0
+            || i > 59 || ur_digits(range + 5, 2) < 0
+            || ur_digits(range + 5, 2) > 59) {
+            return "not a window of minutes (allowed: hourly :MM-:MM)";
+        }
+        w->period = UR_WIN_HOURLY;
+        w->start = i * 60;
+        w->end = ur_digits(range + 5, 2) * 60;
+    }
+    else if ((argc == 2 && !apr_cstr_casecmp(argv[0], "daily"))
+             || (argc == 3 && !apr_cstr_casecmp(argv[0], "weekly"))) {
+        if (argc == 3) {
+            for (i = 0; i < 7 && apr_cstr_casecmp(argv[1], days[i]); i++)
+                ;
+            if (i == 7) {
+                return "unknown day (allowed: Mon, Tue, Wed, Thu, Fri, Sat, "
+                       "Sun)";
+            }
+            day = i * 86400;
+        }
+        range = argv[argc - 1];
+        dash = strchr(range, '-');
+        if (!dash || (w->start = ur_parse_hhmm(range, dash - range)) < 0
+            || (w->end = ur_parse_hhmm(dash + 1, strlen(dash + 1))) < 0) {
+            return "not a window of times (allowed: HH:MM-HH:MM, UTC)";
+        }
+        w->period = argc == 3 ? UR_WIN_WEEKLY : UR_WIN_DAILY;
+        if (argc == 3) {
+            /* a weekly window may run past midnight into the next day */
+            if (w->end < w->start) {
+                w->end += 86400;
+            }
+            w->start += day;
+            w->end = (w->end + day) % UR_WIN_WEEKLY;
+        }
+    }
+    else {
+        return "unknown window (allowed: hourly :MM-:MM, daily HH:MM-HH:MM, "
+               "weekly Day HH:MM-HH:MM, or START/END in ISO 8601 UTC)";
+    }
+    if (w->start == w->end) {
+        return "the window is empty";
+    }
+    return NULL;
+}
+
+/* Is t in the window?  Then *until is when it ends. */
+static int ur_in_window(const ur_window *w, apr_int64_t t,
+                        apr_int64_t *until)
+{
+    apr_int64_t x;
+
+    if (w->period == UR_WIN_EXPLICIT) {
+        *until = w->end;
+        return t >= w->start && t < w->end;
+    }
+    /* 1970-01-01 was a Thursday: Monday 00:00 is 3 days earlier */
+    x = (t + (w->period == UR_WIN_WEEKLY ? 3 * 86400 : 0)) % w->period;
+    if (w->start < w->end ? (x < w->start || x >= w->end)
+                          : (x < w->start && x >= w->end)) {
+        return 0;
+    }
+    *until = t + (w->end > x ? w->end - x : w->end + w->period - x);
+    return 1;
+}
+
+/*
+ * The phase of a request at time now (seconds UTC) under a schedule, and
+ * whether it is refused; key: a hash of the client's address, so that the
+ * deprecation percentage is sticky per client.
+ */
+static ur_phase ur_schedule_phase(const ur_schedule *sc, apr_int64_t now,
+                                  unsigned key, int *refuse,
+                                  apr_int64_t *until)
+{
+    int i;
+
+    *until = 0;
+    if (now >= sc->sunset) {
+        *refuse = 1;
+        return UR_PH_ENFORCED;
+    }
+    for (i = 0; i < sc->nwindows; i++) {
+        if (ur_in_window(&sc->windows[i], now, until)) {
+            if (*until > sc->sunset) {
+                *until = sc->sunset;
+            }
+            *refuse = 1;
+            return UR_PH_BROWNOUT;
+        }
+    }
+    if (sc->deprecation && now >= sc->deprecation) {
+        *refuse = sc->percent > 0 && (int)(key % 100) < sc->percent;
+        return UR_PH_DEPRECATED;
+    }
+    *refuse = 0;
+    return UR_PH_REPORT;
+}
+
+/* The phase of a set of requirements: its mode, or its schedule. */
+static ur_phase ur_set_phase(const ur_set *set, apr_int64_t now,
+                             unsigned key, int *refuse, apr_int64_t *until)
+{
+    if (set->sched) {
+        return ur_schedule_phase(set->sched, now, key, refuse, until);
+    }
+    *until = 0;
+    *refuse = set->mode != UR_MODE_REPORT;
+    return *refuse ? UR_PH_ENFORCED : UR_PH_REPORT;
+}
+
+/* A decision: the set that decided, its phase, and the outcome. */
+typedef struct {
+    const ur_set *set;          /* NULL: every requirement met */
+    ur_verdict v;               /* what was unmet */
+    ur_phase phase;             /* which phase decided */
+    int refuse;                 /* 426 (or a redirect), else served */
+    apr_int64_t until;          /* brownout: when the window ends */
+} ur_decision;
+
+/*
+ * RFC 8594 Sunset, RFC 9745 Deprecation and their Link relations on a
+ * response to a request that misses the requirements, before the sunset;
+ * on err_headers_out, so that the application's error pages keep them.
+ * A brownout says so in a header of its own.
+ */
+static void ur_schedule_headers(apr_table_t *t, const ur_schedule *sc,
+                                ur_phase phase, apr_int64_t now)
+{
+    if (!sc || phase == UR_PH_ENFORCED) {
+        return;
+    }
+    apr_table_setn(t, "Sunset", sc->sunset_http);
+    if (sc->deprecation && now >= sc->deprecation) {
+        apr_table_setn(t, "Deprecation", sc->deprecation_sf);
+    }
+    if (sc->link) {
+        apr_table_setn(t, "Link", sc->link);
+    }
+    if (phase == UR_PH_BROWNOUT) {
+        apr_table_setn(t, "Upgrade-Required-Phase", "brownout");
+    }
+}
+
+static const char *const ur_phase_name[] = {
+    "enforced", "report", "deprecated", "brownout"
+};
 
 /* "addr[/mask]" of UpgradeRequireTrustedProxy: 1 and *sub, or 0. */
 static int ur_parse_subnet(apr_pool_t *p, const char *arg,
@@ -1518,6 +1851,26 @@ static const char *ur_advertise(apr_pool_t *p, const ur_rule *rule,
     return tls ? apr_pstrcat(p, adv, ", HTTP/1.1", NULL) : adv;
 }
 
+/* Before the reason: what a schedule made of the refusal. */
+static const char *ur_phase_sentence(apr_pool_t *p, const ur_state *st)
+{
+    const ur_schedule *sc = st->conf->sched;
+    char until[APR_RFC822_DATE_LEN];
+
+    if (!sc || st->phase == UR_PH_ENFORCED) {
+        return "";
+    }
+    if (st->phase == UR_PH_BROWNOUT) {
+        apr_rfc822_date(until, apr_time_from_sec(st->until));
+        return apr_psprintf(p, "This is a scheduled brownout: the "
+                            "requirement is enforced until %s, and "
+                            "permanently from %s. ", until, sc->sunset_http);
+    }
+    return apr_psprintf(p, "This protocol is deprecated: the requirement is "
+                        "already enforced for some clients, and for all "
+                        "from %s. ", sc->sunset_http);
+}
+
 /* Pieces of a body, joined once at the end: linear in its size even
  * for 32 requirements of 16 alternatives. */
 #define UR_PUT(b, str)      (*(const char **)apr_array_push(b) = (str))
@@ -1623,6 +1976,12 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
         }
         UR_PUT(b, "],\"upgrade\":\"");
         UR_PUT(b, ur_escape_json(p, st->upgrade));
+        if (conf->sched) {
+            UR_PUT(b, "\",\"phase\":\"");
+            UR_PUT(b, ur_phase_name[st->phase]);
+            UR_PUT(b, "\",\"sunset\":\"");
+            UR_PUT(b, conf->sched->sunset_http);
+        }
         UR_PUT(b, "\"}\n");
     }
     return apr_array_pstrcat(p, b, '\0');
@@ -1654,9 +2013,9 @@ static void *ur_create_dir_conf(apr_pool_t *p, char *dir)
 
 /*
  * One scope over another.  A scope with lines replaces what it inherits,
- * in its own mode (none written: enforce), so no less specific section
- * and no .htaccess can put it in report mode; a scope with only a mode
- * changes the mode of the lines it inherits.
+ * in its own mode or schedule (none written: enforce), so no less
+ * specific section and no .htaccess can put it in report mode; a scope
+ * with only a mode, or only a schedule, changes what it inherits.
  */
 static void ur_merge_set(ur_set *out, const ur_set *base, const ur_set *add)
 {
@@ -1667,6 +2026,11 @@ static void ur_merge_set(ur_set *out, const ur_set *base, const ur_set *add)
         *out = *base;
         if (add->mode != UR_MODE_UNSET) {
             out->mode = add->mode;
+            out->sched = NULL;
+        }
+        if (add->sched) {
+            out->sched = add->sched;
+            out->mode = UR_MODE_UNSET;
         }
     }
 }
@@ -1684,7 +2048,7 @@ static void *ur_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     ur_dir_conf *conf;
     int locked = add->htaccess && base->lock == UR_LOCK_ON;
 
-    if (!add->own.rules && add->own.mode == UR_MODE_UNSET
+    if (!add->own.rules && add->own.mode == UR_MODE_UNSET && !add->own.sched
         && add->lock == UR_LOCK_UNSET && add->redirect == UR_LOCK_UNSET
         && !add->tls_url) {
         return basev;
@@ -1757,6 +2121,20 @@ static const char *ur_check_comment(cmd_parms *cmd, int argc,
         }
     }
     return NULL;
+}
+
+/* The arguments as an array, to quote them together. */
+static apr_array_header_t *ur_argv_array(cmd_parms *cmd, int argc,
+                                         char *const argv[])
+{
+    apr_array_header_t *a = apr_array_make(cmd->temp_pool, argc,
+                                           sizeof(char *));
+    int i;
+
+    for (i = 0; i < argc; i++) {
+        APR_ARRAY_PUSH(a, char *) = argv[i];
+    }
+    return a;
 }
 
 /* Is this directive read from an .htaccess file (<If> inside one too)?
@@ -1909,6 +2287,14 @@ static const char *ur_cmd_mode(cmd_parms *cmd, void *dconf,
         return err;
     }
     conf->htaccess = ur_in_htaccess(cmd);
+    if (conf->own.sched) {
+        return apr_psprintf(cmd->pool, "UpgradeRequireMode: '%s' in a "
+                            "section with a migration schedule (%s:%u) is "
+                            "contradictory (allowed: a mode or a schedule "
+                            "in one section, not both)",
+                            ur_quote(cmd->pool, argv[0]),
+                            conf->own.sched->file, conf->own.sched->line);
+    }
     if (!apr_cstr_casecmp(argv[0], "enforce")) {
         conf->own.mode = UR_MODE_ENFORCE;
     }
@@ -1920,6 +2306,208 @@ static const char *ur_cmd_mode(cmd_parms *cmd, void *dconf,
                             "'%s' (allowed: enforce, report)",
                             ur_quote(cmd->pool, argv[0]));
     }
+    return NULL;
+}
+
+/* An absolute http(s) URL for a Link header: URI characters only. */
+static const char *ur_check_link_url(cmd_parms *cmd, const char *url)
+{
+    const char *s;
+
+    if (apr_cstr_casecmpn(url, "https://", 8)
+        && apr_cstr_casecmpn(url, "http://", 7)) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not an http:// or "
+                            "https:// URL (allowed: an absolute URL that "
+                            "explains the migration)", cmd->cmd->name,
+                            ur_quote(cmd->pool, url));
+    }
+    for (s = url; *s; s++) {
+        if (!apr_isalnum(*s) && !strchr("-._~!$&()*+,;=:/?#[]@%", *s)) {
+            return apr_psprintf(cmd->pool, "%s: character '%c' at position "
+                                "%d of '%s' (allowed: URI characters)",
+                                cmd->cmd->name, *s, (int)(s - url) + 1,
+                                ur_quote(cmd->pool, url));
+        }
+    }
+    return NULL;
+}
+
+/* One more Link value, after those already there. */
+static void ur_add_link(apr_pool_t *p, ur_schedule *sc, const char *url,
+                        const char *rel)
+{
+    const char *v = apr_psprintf(p, "<%s>; rel=\"%s\"", url, rel);
+
+    sc->link = sc->link ? apr_pstrcat(p, sc->link, ", ", v, NULL) : v;
+}
+
+/* A schedule directive needs the section's UpgradeRequireSunset first. */
+static ur_schedule *ur_need_schedule(cmd_parms *cmd, ur_dir_conf *conf,
+                                     const char **err)
+{
+    if (!conf->sched_build) {
+        *err = apr_psprintf(cmd->pool, "%s: needs an UpgradeRequireSunset "
+                            "earlier in the same section (allowed: "
+                            "UpgradeRequireSunset, then "
+                            "UpgradeRequireDeprecation, "
+                            "UpgradeRequireBrownout, "
+                            "UpgradeRequireDeprecationPercent)",
+                            cmd->cmd->name);
+    }
+    return conf->sched_build;
+}
+
+static const char *ur_cmd_sunset(cmd_parms *cmd, void *dconf,
+                                 int argc, char *const argv[])
+{
+    ur_dir_conf *conf = dconf;
+    ur_schedule *sc;
+    const char *err = ur_check_comment(cmd, argc, argv);
+    char date[APR_RFC822_DATE_LEN];
+    apr_int64_t t;
+
+    if (err) {
+        return err;
+    }
+    if (argc < 1 || argc > 2) {
+        return apr_psprintf(cmd->pool, "UpgradeRequireSunset: takes a date "
+                            "and optionally a URL, %d given (allowed: "
+                            "YYYY-MM-DD[THH:MM[:SS]Z] [URL])", argc);
+    }
+    if (conf->sched_build) {
+        return apr_psprintf(cmd->pool, "UpgradeRequireSunset: already set "
+                            "on line %u of this section (allowed: one "
+                            "sunset per section)", conf->sched_build->line);
+    }
+    if (conf->own.mode != UR_MODE_UNSET) {
+        return "UpgradeRequireSunset: a schedule in a section with an "
+               "UpgradeRequireMode is contradictory (allowed: a mode or a "
+               "schedule in one section, not both)";
+    }
+    if ((err = ur_parse_date(argv[0], &t)) != NULL) {
+        return apr_psprintf(cmd->pool, "UpgradeRequireSunset: '%s': %s",
+                            ur_quote(cmd->pool, argv[0]), err);
+    }
+    if (argc == 2 && (err = ur_check_link_url(cmd, argv[1])) != NULL) {
+        return err;
+    }
+    sc = apr_pcalloc(cmd->pool, sizeof(*sc));
+    sc->sunset = t;
+    sc->percent = -1;
+    apr_rfc822_date(date, apr_time_from_sec(t));
+    sc->sunset_http = apr_pstrdup(cmd->pool, date);
+    if (argc == 2) {
+        ur_add_link(cmd->pool, sc, argv[1], "sunset");
+    }
+    sc->file = cmd->directive->filename;
+    sc->line = cmd->directive->line_num;
+    conf->htaccess = ur_in_htaccess(cmd);
+    conf->sched_build = sc;
+    conf->own.sched = sc;
+    return NULL;
+}
+
+static const char *ur_cmd_deprecation(cmd_parms *cmd, void *dconf,
+                                      int argc, char *const argv[])
+{
+    ur_dir_conf *conf = dconf;
+    const char *err = ur_check_comment(cmd, argc, argv);
+    ur_schedule *sc;
+    apr_int64_t t;
+
+    if (err || !(sc = ur_need_schedule(cmd, conf, &err))) {
+        return err;
+    }
+    if (argc < 1 || argc > 2) {
+        return apr_psprintf(cmd->pool, "UpgradeRequireDeprecation: takes a "
+                            "date and optionally a URL, %d given (allowed: "
+                            "YYYY-MM-DD[THH:MM[:SS]Z] [URL])", argc);
+    }
+    if (sc->deprecation) {
+        return "UpgradeRequireDeprecation: already set in this section "
+               "(allowed: one deprecation date per section)";
+    }
+    if ((err = ur_parse_date(argv[0], &t)) != NULL) {
+        return apr_psprintf(cmd->pool, "UpgradeRequireDeprecation: '%s': %s",
+                            ur_quote(cmd->pool, argv[0]), err);
+    }
+    if (t >= sc->sunset) {
+        return apr_psprintf(cmd->pool, "UpgradeRequireDeprecation: '%s' is "
+                            "not before the sunset %s (line %u; allowed: a "
+                            "deprecation date earlier than the sunset)",
+                            ur_quote(cmd->pool, argv[0]), sc->sunset_http,
+                            sc->line);
+    }
+    if (argc == 2 && (err = ur_check_link_url(cmd, argv[1])) != NULL) {
+        return err;
+    }
+    sc->deprecation = t;
+    /* RFC 9745: a Structured Field Date, not "true", not an IMF date */
+    sc->deprecation_sf = apr_psprintf(cmd->pool, "@%" APR_INT64_T_FMT, t);
+    if (argc == 2) {
+        ur_add_link(cmd->pool, sc, argv[1], "deprecation");
+    }
+    return NULL;
+}
+
+static const char *ur_cmd_brownout(cmd_parms *cmd, void *dconf,
+                                   int argc, char *const argv[])
+{
+    ur_dir_conf *conf = dconf;
+    const char *err = ur_check_comment(cmd, argc, argv);
+    ur_schedule *sc;
+    ur_window w;
+
+    if (err || !(sc = ur_need_schedule(cmd, conf, &err))) {
+        return err;
+    }
+    if ((err = ur_parse_window(argc, argv, &w)) != NULL) {
+        return apr_psprintf(cmd->pool, "UpgradeRequireBrownout: '%s': %s",
+                            ur_quote(cmd->pool, apr_array_pstrcat(
+                                cmd->temp_pool, ur_argv_array(cmd, argc,
+                                                              argv), ' ')),
+                            err);
+    }
+    if (w.period == UR_WIN_EXPLICIT && w.start >= sc->sunset) {
+        return apr_psprintf(cmd->pool, "UpgradeRequireBrownout: '%s' starts "
+                            "after the sunset %s, when enforcement is "
+                            "permanent anyway (allowed: a window before the "
+                            "sunset)", ur_quote(cmd->pool, argv[0]),
+                            sc->sunset_http);
+    }
+    if (sc->nwindows >= UR_MAX_WINDOWS) {
+        return apr_psprintf(cmd->pool, "UpgradeRequireBrownout: too many "
+                            "windows (at most %d per section)",
+                            UR_MAX_WINDOWS);
+    }
+    sc->windows[sc->nwindows++] = w;
+    return NULL;
+}
+
+static const char *ur_cmd_percent(cmd_parms *cmd, void *dconf,
+                                  int argc, char *const argv[])
+{
+    ur_dir_conf *conf = dconf;
+    const char *err = ur_one_arg(cmd, argc, argv, "a percentage, 0 to 100");
+    ur_schedule *sc;
+    char *end;
+    long n;
+
+    if (err || !(sc = ur_need_schedule(cmd, conf, &err))) {
+        return err;
+    }
+    if (!sc->deprecation) {
+        return "UpgradeRequireDeprecationPercent: needs an "
+               "UpgradeRequireDeprecation earlier in the same section (the "
+               "percentage applies between deprecation and sunset)";
+    }
+    n = strtol(argv[0], &end, 10);
+    if (!apr_isdigit(argv[0][0]) || *end || n < 0 || n > 100) {
+        return apr_psprintf(cmd->pool, "UpgradeRequireDeprecationPercent: "
+                            "'%s' (allowed: a whole number from 0 to 100)",
+                            ur_quote(cmd->pool, argv[0]));
+    }
+    sc->percent = (int)n;
     return NULL;
 }
 
@@ -2389,10 +2977,13 @@ static void ur_set_body(request_rec *r, ur_state *st)
     ur_where_to(r, st, &w);
     ap_custom_response(r, HTTP_UPGRADE_REQUIRED,
                        ur_body(r->pool, st, &w,
-                               ur_reason_sentence(r->pool, st,
-                                                  apr_table_get(r->headers_in,
-                                                                "Upgrade"),
-                                                  r->method, r->protocol),
+                               apr_pstrcat(r->pool,
+                                           ur_phase_sentence(r->pool, st),
+                                           ur_reason_sentence(r->pool, st,
+                                               apr_table_get(r->headers_in,
+                                                             "Upgrade"),
+                                               r->method, r->protocol),
+                                           NULL),
                                h2c_possible,
                                st->body == UR_BODY_HTML ? ur_signature(r)
                                                         : ""));
@@ -2433,6 +3024,11 @@ static void ur_assert_headers(request_rec *r, const ur_state *st,
     }
     /* the answer depends on hop-by-hop input no Vary can express */
     ur_put(r, into, "Cache-Control", "no-store");
+    if (st->conf->sched && st->phase != UR_PH_ENFORCED) {
+        /* a brownout, or a client among the deprecation percentage */
+        ur_schedule_headers(into, st->conf->sched, st->phase,
+                            apr_time_sec(r->request_time));
+    }
     if (st->v.ws_version) {
         /* RFC 6455 §4.2.2: tell the client the version we speak */
         ur_put(r, into, "Sec-WebSocket-Version", "13");
@@ -2446,15 +3042,18 @@ static void ur_assert_headers(request_rec *r, const ur_state *st,
 }
 
 /* A new refusal's state; top is the request the client sent. */
-static ur_state *ur_new_state(request_rec *top, const ur_set *set,
-                              const ur_verdict *v, const ur_facts *f)
+static ur_state *ur_new_state(request_rec *top, const ur_decision *d,
+                              const ur_facts *f)
 {
     ur_state *st = apr_pcalloc(top->pool, sizeof(*st));
-    const ur_rule *rule = &set->rules[v->first];
+    const ur_set *set = d->set;
+    const ur_rule *rule = &set->rules[d->v.first];
 
     st->conf = set;
-    st->v = *v;
+    st->v = d->v;
     st->f = *f;
+    st->phase = d->phase;
+    st->until = d->until;
     st->http2 = top->proto_num >= UR_HTTP_2;
     st->conn_tls = ap_ssl_conn_is_ssl(top->connection->master
                                       ? top->connection->master
@@ -2524,6 +3123,32 @@ static int ur_serves_our_426(request_rec *r)
            && ur_find_state(r->prev);
 }
 
+/* Sticky per client: the deprecation percentage must not flip one client
+ * between 200 and 426 from one request to the next.  FNV-1a of the
+ * address the client is known by (mod_remoteip's, if any). */
+static unsigned ur_client_key(request_rec *r)
+{
+    const char *s = r->useragent_ip ? r->useragent_ip : "";
+    unsigned h = 2166136261U;
+
+    for (; *s; s++) {
+        h = (h ^ (unsigned char)*s) * 16777619U;
+    }
+    return h;
+}
+
+/* The exports, for LogFormat %{UPGRADE_REQUIRED}e / %{upgrade-required}n,
+ * CustomLog env=, mod_headers, CGI scripts and applications (a banner
+ * "your client stops working on ..."): the requirement and the phase. */
+static void ur_export(request_rec *r, const ur_rule *rule, ur_phase phase)
+{
+    apr_table_setn(r->subprocess_env, UR_ENV_NAME, rule->text);
+    apr_table_setn(r->notes, UR_NOTE_NAME, rule->text);
+    apr_table_setn(r->subprocess_env, UR_ENV_NAME "_PHASE",
+                   ur_phase_name[phase]);
+    apr_table_setn(r->notes, UR_NOTE_NAME "-phase", ur_phase_name[phase]);
+}
+
 /* "URI /x on virtual host name:port" for the info lines (the error log
  * escapes control bytes itself). */
 static const char *ur_log_where(request_rec *r)
@@ -2558,11 +3183,13 @@ static void ur_log_facts(request_rec *r, const ur_facts *f)
  * alternative, on a plaintext request?  Then UpgradeRequireTLSRedirect
  * may answer with a redirect instead of a 426.
  */
-static int ur_fails_only_tls(const ur_dir_conf *conf, const ur_facts *f)
+static int ur_fails_only_tls(const ur_dir_conf *conf, const ur_facts *f,
+                             apr_int64_t now, unsigned key)
 {
     const ur_set *sets[2];
     ur_verdict v;
-    int i, k;
+    apr_int64_t until;
+    int i, k, refuse;
 
     if (f->tls != UR_TLS_NONE) {
         return 0;
@@ -2570,8 +3197,8 @@ static int ur_fails_only_tls(const ur_dir_conf *conf, const ur_facts *f)
     sets[0] = &conf->own;
     sets[1] = &conf->extra;
     for (i = 0; i < 2; i++) {
-        if (!sets[i]->nrules || sets[i]->mode == UR_MODE_REPORT
-            || ur_evaluate(sets[i], f, &v) == UR_OK) {
+        if (!sets[i]->nrules || ur_evaluate(sets[i], f, &v) == UR_OK
+            || (ur_set_phase(sets[i], now, key, &refuse, &until), !refuse)) {
             continue;
         }
         for (k = 0; k < sets[i]->nrules; k++) {
@@ -2663,15 +3290,35 @@ static void ur_note_refusal(request_rec *r, ur_state *st)
     st->noted = 1;
     /* for LogFormat %{UPGRADE_REQUIRED}e / %{upgrade-required}n,
      * CustomLog env=, mod_headers and CGI scripts */
-    apr_table_setn(r->subprocess_env, UR_ENV_NAME, rule->text);
-    apr_table_setn(r->notes, UR_NOTE_NAME, rule->text);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00001)
-                  "426 Upgrade Required: unmet requirement '%s' (%s:%u): "
-                  "%s%s%s; %s", rule->text, rule->file, rule->line,
-                  ur_reason_text(st->v.reason),
-                  st->via_sub ? ", in the subrequest for " : "",
-                  st->via_sub ? st->sub_uri : "",
-                  ur_log_where(r));
+    ur_export(r, rule, st->phase);
+    if (st->phase == UR_PH_BROWNOUT) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00008)
+                      "426 Upgrade Required in a scheduled brownout (sunset "
+                      "%s): unmet requirement '%s' (%s:%u): %s%s%s; %s",
+                      st->conf->sched->sunset_http, rule->text, rule->file,
+                      rule->line, ur_reason_text(st->v.reason),
+                      st->via_sub ? ", in the subrequest for " : "",
+                      st->via_sub ? st->sub_uri : "", ur_log_where(r));
+    }
+    else if (st->phase == UR_PH_DEPRECATED) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00007)
+                      "deprecated, 426 Upgrade Required for %d%% of clients "
+                      "(sunset %s): unmet requirement '%s' (%s:%u): %s%s%s; "
+                      "%s", st->conf->sched->percent,
+                      st->conf->sched->sunset_http, rule->text, rule->file,
+                      rule->line, ur_reason_text(st->v.reason),
+                      st->via_sub ? ", in the subrequest for " : "",
+                      st->via_sub ? st->sub_uri : "", ur_log_where(r));
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00001)
+                      "426 Upgrade Required: unmet requirement '%s' (%s:%u): "
+                      "%s%s%s%s; %s", rule->text, rule->file, rule->line,
+                      ur_reason_text(st->v.reason),
+                      st->conf->sched ? ", the sunset has passed" : "",
+                      st->via_sub ? ", in the subrequest for " : "",
+                      st->via_sub ? st->sub_uri : "", ur_log_where(r));
+    }
     /* A refused upgrade attempt may be followed by bytes of the next
      * protocol (a ClientHello, websocket frames): never parse them as
      * HTTP.  This also skips reading the request body. */
@@ -2681,33 +3328,38 @@ static void ur_note_refusal(request_rec *r, ur_state *st)
     ur_settle_body(r, st);
 }
 
-/* The first set of requirements a request fails in enforce mode, else
- * the first it fails in report mode, else NULL (all met). */
-static const ur_set *ur_decide(const ur_dir_conf *conf, const ur_facts *f,
-                               ur_verdict *v)
+/*
+ * The one place where a request's fate is decided: the first set of
+ * requirements it fails that refuses now (enforce mode, a brownout, the
+ * sunset passed), else the first it fails that only reports (report mode,
+ * before the sunset), else none.  now: the request's own time, so the
+ * request and its ErrorDocument agree; key: the client address's hash.
+ */
+static void ur_decide(const ur_dir_conf *conf, const ur_facts *f,
+                      apr_int64_t now, unsigned key, ur_decision *d)
 {
-    const ur_set *sets[2], *reported = NULL;
-    ur_verdict rv;
+    const ur_set *sets[2];
+    ur_decision served;
     int i;
 
     sets[0] = &conf->own;
     sets[1] = &conf->extra;
+    d->set = NULL;
+    served.set = NULL;
     for (i = 0; i < 2; i++) {
-        if (!sets[i]->nrules || ur_evaluate(sets[i], f, v) == UR_OK) {
+        if (!sets[i]->nrules || ur_evaluate(sets[i], f, &d->v) == UR_OK) {
             continue;
         }
-        if (sets[i]->mode != UR_MODE_REPORT) {
-            return sets[i];
+        d->phase = ur_set_phase(sets[i], now, key, &d->refuse, &d->until);
+        d->set = sets[i];
+        if (d->refuse) {
+            return;
         }
-        if (!reported) {
-            reported = sets[i];
-            rv = *v;
+        if (!served.set) {
+            served = *d;
         }
     }
-    if (reported) {
-        *v = rv;
-    }
-    return reported;
+    *d = served;
 }
 
 /*
@@ -2750,12 +3402,13 @@ static int ur_post_perdir(request_rec *r)
 {
     const ur_dir_conf *conf = ap_get_module_config(r->per_dir_config,
                                                    &upgrade_required_module);
-    const ur_set *set;
     const ur_rule *rule;
     request_rec *top;
     ur_facts f;
-    ur_verdict v;
+    ur_decision d;
     ur_state *st;
+    apr_int64_t now;
+    unsigned key;
 
     if (!conf->own.nrules && !conf->extra.nrules) {
         return DECLINED;
@@ -2777,30 +3430,33 @@ static int ur_post_perdir(request_rec *r)
     if (APLOGrdebug(r)) {
         ur_log_facts(r, &f);
     }
-    if ((set = ur_decide(conf, &f, &v)) == NULL) {
+    now = apr_time_sec(top->request_time);
+    key = ur_client_key(top);
+    ur_decide(conf, &f, now, key, &d);
+    if (!d.set) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "upgrade_required: all %d requirement(s) met: %s",
                       conf->own.nrules + conf->extra.nrules, r->uri);
         return DECLINED;
     }
-    rule = &set->rules[v.first];
+    rule = &d.set->rules[d.v.first];
 
     if (r->main) {
         /* A subrequest: never served, included or redirected into, and
          * only traced; the main request answers for the client. */
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "upgrade_required: subrequest %s: unmet requirement "
-                      "'%s' (%s:%u): %s%s", r->uri, rule->text, rule->file,
-                      rule->line, ur_reason_text(v.reason),
-                      set->mode == UR_MODE_REPORT ? " (report mode)" : "");
-        if (set->mode == UR_MODE_REPORT) {
+                      "'%s' (%s:%u): %s (%s)", r->uri, rule->text,
+                      rule->file, rule->line, ur_reason_text(d.v.reason),
+                      ur_phase_name[d.phase]);
+        if (!d.refuse) {
             return DECLINED;
         }
         if (!ap_get_module_config(top->request_config,
                                   &upgrade_required_module)) {
             /* if the main request ends in this 426 (mod_dir does so when
              * no other index is found), it carries our headers and body */
-            st = ur_new_state(top, set, &v, &f);
+            st = ur_new_state(top, &d, &f);
             st->via_sub = 1;
             st->sub_uri = apr_pstrdup(top->pool, r->uri);
             ap_set_module_config(top->request_config,
@@ -2809,20 +3465,34 @@ static int ur_post_perdir(request_rec *r)
         return HTTP_UPGRADE_REQUIRED;
     }
 
-    if (set->mode == UR_MODE_REPORT) {
-        apr_table_setn(r->subprocess_env, UR_ENV_NAME, rule->text);
-        apr_table_setn(r->notes, UR_NOTE_NAME, rule->text);
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00002)
-                      "report mode, would answer 426: unmet requirement "
-                      "'%s' (%s:%u): %s; %s", rule->text, rule->file,
-                      rule->line, ur_reason_text(v.reason), ur_log_where(r));
+    if (!d.refuse) {
+        /* served: report mode, or a schedule before its sunset */
+        ur_export(r, rule, d.phase);
+        ur_schedule_headers(r->err_headers_out, d.set->sched, d.phase, now);
+        if (d.phase == UR_PH_DEPRECATED) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00007)
+                          "deprecated, served with Deprecation and Sunset "
+                          "%s: unmet requirement '%s' (%s:%u): %s; %s",
+                          d.set->sched->sunset_http, rule->text, rule->file,
+                          rule->line, ur_reason_text(d.v.reason),
+                          ur_log_where(r));
+        }
+        else {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00002)
+                          "report mode, would answer 426%s%s: unmet "
+                          "requirement '%s' (%s:%u): %s; %s",
+                          d.set->sched ? " from the sunset " : "",
+                          d.set->sched ? d.set->sched->sunset_http : "",
+                          rule->text, rule->file, rule->line,
+                          ur_reason_text(d.v.reason), ur_log_where(r));
+        }
         return DECLINED;
     }
 
     /* what the body, the filter and the ErrorDocument request need */
-    st = ur_new_state(r, set, &v, &f);
+    st = ur_new_state(r, &d, &f);
     if (conf->redirect == UR_LOCK_ON && !st->conn_tls
-        && ur_fails_only_tls(conf, &f)) {
+        && ur_fails_only_tls(conf, &f, now, key)) {
         return ur_redirect(r, st);
     }
     ap_set_module_config(r->request_config, &upgrade_required_module, st);
@@ -2909,8 +3579,9 @@ static void ur_test_config(apr_pool_t *pconf, server_rec *s)
                         ur_json_escape(pconf, e->section, js),
                         ur_json_escape(pconf, rule->file, js), rule->line,
                         rule->json,
-                        e->conf->own.mode == UR_MODE_REPORT ? "report"
-                                                            : "enforce",
+                        e->conf->own.sched ? "schedule"
+                        : e->conf->own.mode == UR_MODE_REPORT ? "report"
+                                                              : "enforce",
                         e->conf->lock == UR_LOCK_ON ? "true" : "false",
                         ur_json_escape(pconf, rule->upgrade, js));
     }
@@ -3119,6 +3790,23 @@ static const command_rec ur_cmds[] = {
                       RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
                       "'enforce' (answer 426) or 'report' (serve, log, "
                       "export)"),
+    AP_INIT_TAKE_ARGV("UpgradeRequireSunset", ur_cmd_sunset, NULL,
+                      RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
+                      "date [URL]: requests missing the requirements are "
+                      "served with Sunset until then, refused from then on"),
+    AP_INIT_TAKE_ARGV("UpgradeRequireDeprecation", ur_cmd_deprecation, NULL,
+                      RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
+                      "date [URL]: from then on those responses also carry "
+                      "Deprecation"),
+    AP_INIT_TAKE_ARGV("UpgradeRequireBrownout", ur_cmd_brownout, NULL,
+                      RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
+                      "a window before the sunset in which the requirements "
+                      "are enforced: hourly :MM-:MM, daily HH:MM-HH:MM, "
+                      "weekly Day HH:MM-HH:MM, or START/END"),
+    AP_INIT_TAKE_ARGV("UpgradeRequireDeprecationPercent", ur_cmd_percent,
+                      NULL, RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
+                      "0-100: the share of non-compliant clients refused "
+                      "between deprecation and sunset, sticky per address"),
     /* not OR_AUTHCFG: httpd itself refuses it in .htaccess */
     AP_INIT_TAKE_ARGV("UpgradeRequireLock", ur_cmd_lock, NULL,
                       RSRC_CONF | ACCESS_CONF,

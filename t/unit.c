@@ -631,6 +631,129 @@ static void test_body(apr_pool_t *p)
        "body", "hostile host and reason escaped in HTML");
 }
 
+/* ---------------- migration schedules: dates, windows, phases ---------------- */
+
+static const struct {
+    const char *date;
+    apr_int64_t expect;         /* -1: refused */
+} date_cases[] = {
+    { "1970-01-01", 0 },
+    { "2000-03-01", 951868800 },
+    { "2024-02-29", 1709164800 },           /* leap year */
+    { "2000-02-29", 951782400 },            /* 400-year leap */
+    { "2100-02-29", -1 },                   /* century, no leap */
+    { "2023-02-29", -1 },
+    { "2027-04-31", -1 },                   /* end of the month */
+    { "2027-12-31", 1830211200 },
+    { "2027-13-01", -1 },
+    { "2027-00-10", -1 },
+    { "2027-01-15T14:00Z", 1800021600 },
+    { "2027-01-15T14:00:30Z", 1800021630 },
+    { "2027-01-15T14:00+00:00", 1800021600 },
+    { "2027-01-15t14:00z", 1800021600 },
+    { "2027-01-15T14:00", -1 },             /* local time: ambiguous */
+    { "2027-01-15T14:00+01:00", -1 },
+    { "2027-01-15T24:00Z", -1 },
+    { "2027-01-15T23:60Z", -1 },
+    { "2027-01-15T23:59:60Z", -1 },
+    { "2027-1-15", -1 },
+    { "1969-12-31", -1 },
+    { "2027-01-15 ", -1 },
+    { "", -1 },
+};
+
+static void test_schedule(apr_pool_t *p)
+{
+    apr_size_t i;
+    apr_int64_t t, until;
+    ur_window w;
+    ur_schedule sc;
+    int refuse;
+    /* Tue 2027-01-12 00:00:00 UTC */
+    const apr_int64_t tue = 1799712000;
+
+    for (i = 0; i < sizeof(date_cases) / sizeof(date_cases[0]); i++) {
+        const char *err = ur_parse_date(date_cases[i].date, &t);
+        ok(date_cases[i].expect < 0 ? err != NULL
+           : !err && t == date_cases[i].expect, "parse_date",
+           apr_psprintf(p, "'%s' -> %s %" APR_INT64_T_FMT,
+                        date_cases[i].date, err ? err : "ok",
+                        err ? (apr_int64_t)-1 : t));
+    }
+    {
+        char *a1[] = { "hourly", ":55-:05" };
+        char *a2[] = { "daily", "23:00-01:00" };
+        char *a3[] = { "weekly", "Sun", "23:00-01:00" };
+        char *a4[] = { "weekly", "Tue", "14:00-16:00" };
+        char *a5[] = { "2027-01-12T10:00Z/2027-01-12T12:00Z" };
+        char *b1[] = { "hourly", ":10-:10" };
+        char *b2[] = { "hourly", ":60-:05" };
+        char *b3[] = { "daily", "25:00-01:00" };
+        char *b4[] = { "weekly", "Fun", "10:00-11:00" };
+        char *b5[] = { "2027-01-12T12:00Z/2027-01-12T10:00Z" };
+        char *b6[] = { "monthly", "1" };
+        char *b7[] = { "weekly", "Mon", "10:00-10:00" };
+
+        ok(!ur_parse_window(2, a1, &w) && ur_in_window(&w, tue + 58 * 60,
+                                                      &until)
+           && until == tue + 3600 + 5 * 60
+           && ur_in_window(&w, tue + 3600 + 3 * 60, &until)
+           && !ur_in_window(&w, tue + 3600 + 6 * 60, &until)
+           && !ur_in_window(&w, tue + 54 * 60, &until), "window",
+           "hourly :55-:05 wraps over the hour");
+        ok(!ur_parse_window(2, a2, &w)
+           && ur_in_window(&w, tue - 1800, &until) && until == tue + 3600
+           && ur_in_window(&w, tue + 1800, &until)
+           && !ur_in_window(&w, tue + 3600, &until), "window",
+           "daily 23:00-01:00 crosses midnight, ends at 01:00 sharp");
+        ok(!ur_parse_window(3, a3, &w)
+           && ur_in_window(&w, tue - 86400 + 1800, &until)   /* Mon 00:30 */
+           && ur_in_window(&w, tue - 2 * 86400 + 23 * 3600 + 60, &until)
+           && !ur_in_window(&w, tue + 1800, &until), "window",
+           "weekly Sun 23:00-01:00 runs into Monday");
+        ok(!ur_parse_window(3, a4, &w)
+           && ur_in_window(&w, tue + 15 * 3600, &until)
+           && until == tue + 16 * 3600
+           && !ur_in_window(&w, tue + 86400 + 15 * 3600, &until)
+           && !ur_in_window(&w, tue + 7 * 86400 + 16 * 3600, &until)
+           && ur_in_window(&w, tue + 7 * 86400 + 14 * 3600, &until),
+           "window", "weekly Tue 14:00-16:00, every week");
+        ok(!ur_parse_window(1, a5, &w)
+           && ur_in_window(&w, tue + 11 * 3600, &until)
+           && !ur_in_window(&w, tue + 12 * 3600, &until), "window",
+           "explicit START/END, end excluded");
+        ok(ur_parse_window(2, b1, &w) && ur_parse_window(2, b2, &w)
+           && ur_parse_window(2, b3, &w) && ur_parse_window(3, b4, &w)
+           && ur_parse_window(1, b5, &w) && ur_parse_window(2, b6, &w)
+           && ur_parse_window(3, b7, &w), "window",
+           "empty, out of range, unknown day, backwards, unknown kind");
+    }
+    memset(&sc, 0, sizeof(sc));
+    sc.sunset = tue + 86400;
+    sc.deprecation = tue;
+    sc.percent = -1;
+    ok(ur_schedule_phase(&sc, tue - 1, 0, &refuse, &until) == UR_PH_REPORT
+       && !refuse, "phase", "before deprecation: report, served");
+    ok(ur_schedule_phase(&sc, tue, 0, &refuse, &until) == UR_PH_DEPRECATED
+       && !refuse, "phase", "the second of the deprecation: deprecated");
+    ok(ur_schedule_phase(&sc, tue + 86399, 0, &refuse, &until)
+       == UR_PH_DEPRECATED, "phase", "the second before the sunset");
+    ok(ur_schedule_phase(&sc, tue + 86400, 0, &refuse, &until)
+       == UR_PH_ENFORCED && refuse, "phase", "the second of the sunset");
+    sc.percent = 30;
+    ok(ur_schedule_phase(&sc, tue + 10, 129, &refuse, &until)
+       == UR_PH_DEPRECATED && refuse
+       && (ur_schedule_phase(&sc, tue + 10, 150, &refuse, &until), !refuse),
+       "phase", "30%: key 129 (29) refused, key 150 (50) served");
+    sc.windows[0].period = UR_WIN_DAILY;
+    sc.windows[0].start = 23 * 3600;
+    sc.windows[0].end = 3600;
+    sc.nwindows = 1;
+    ok(ur_schedule_phase(&sc, tue + 86400 - 60, 150, &refuse, &until)
+       == UR_PH_BROWNOUT && refuse && until == sc.sunset, "phase",
+       "a brownout ends at the sunset at the latest");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -644,6 +767,7 @@ int main(void)
     test_ws_key(p);
     test_proxy(p);
     test_body(p);
+    test_schedule(p);
     printf("1..%d\n", ntest);
     if (nfail) {
         printf("# %d of %d unit tests failed\n", nfail, ntest);
