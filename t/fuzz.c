@@ -10,8 +10,9 @@
  *     advice, the reason quoting client headers, the advertisement, and
  *     the three body types, with oracles: every body is ASCII, the HTML
  *     has exactly the markup of a neutral request, the JSON parses;
- *   - the token and rule compilers over whole lines (.htaccess text), and
- *     the UpgradeRequireTrustedProxy address parser.
+ *   - the token and rule compilers over whole lines (.htaccess text), the
+ *     UpgradeRequireTrustedProxy address parser, and the schedule's date
+ *     and window parsers (a window that holds ends after now).
  * Build and run: make fuzz.
  */
 #include "../mod_upgrade_required.c"
@@ -287,8 +288,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
-    /* configuration text: one token, a proxy address, a whole line */
+    /* configuration text: one token, a proxy address, a date, a window,
+     * a whole line */
     ur_compile_token(scratch, s, &t);
+    {
+        apr_int64_t when, until;
+        ur_window win;
+        char *wv[3];
+        int wc = 0;
+
+        if (!ur_parse_date(s, &when) && when < 0) {
+            __builtin_trap();
+        }
+        for (w = apr_strtok(apr_pstrdup(scratch, s), " ", &last);
+             w && wc < 3; w = apr_strtok(NULL, " ", &last)) {
+            wv[wc++] = w;
+        }
+        if (wc && !ur_parse_window(wc, wv, &win)) {
+            apr_int64_t at = (apr_int64_t)flags * 7919 + flags2 * 104729;
+            if (ur_in_window(&win, at, &until) && until <= at) {
+                __builtin_trap();
+            }
+        }
+    }
     {
         apr_ipsubnet_t *sub;
         ur_parse_subnet(scratch, s, &sub);
