@@ -225,7 +225,7 @@ sub phase_logged {
         "$label: UPGRADE_REQUIRED_PHASE and upgrade-required-phase say $phase";
 }
 
-plan tests => 189;
+plan tests => 207;
 Test::More->builder->failure_output(\*STDERR);
 diag "the scopes of this run (now " . iso($now) . "):\n$windows"
     if $ENV{TEST_VERBOSE};
@@ -237,7 +237,7 @@ is $r->{status}, 426, 'sunset yesterday: 426';
 is hdr($r, 'Upgrade'), 'TLS/1.0, HTTP/1.1', 'the ordinary 426: Upgrade: TLS/1.0, HTTP/1.1';
 unlike hdr($r, 'Upgrade-Required-Phase'), qr/brownout/, 'not a brownout';
 like error_log_since($off, qr/UR00001/),
-    qr/UR00001: 426 Upgrade Required: unmet requirement 'TLS' \(\S+\/mig\/enforced\/\.htaccess:1\)/,
+    qr/UR00001: 426 Upgrade Required: unmet requirement 'TLS' \(\S+\/mig\/enforced\/\.htaccess:1\): plaintext connection, the sunset has passed; URI \/mig\/enforced\//,
     'logged as UR00001 with the rule\'s file:line';
 phase_logged('/mig/enforced/', 'enforced', 'sunset passed');
 $r = req(GET => '/mig/enforced-dep/');
@@ -256,7 +256,7 @@ is links($r), "<$URL_S>; rel=\"sunset\"", 'Link: <URL>; rel="sunset"';
 is hdr($r, 'Deprecation'), '', 'no Deprecation before a deprecation date';
 ok !(grep { /TLS/ } @{ $r->{upgrade} }), 'no Upgrade advertisement on the 200';
 like error_log_since($off, qr/UR00002/),
-    qr/UR00002: .*unmet requirement 'TLS' \(\S+\/mig\/report\/\.htaccess:1\)/,
+    qr/UR00002: report mode, would answer 426 from the sunset \Q${\ httpdate($future)}\E: unmet requirement 'TLS' \(\S+\/mig\/report\/\.htaccess:1\): plaintext connection; URI \/mig\/report\//,
     'logged as UR00002 with the rule\'s file:line';
 phase_logged('/mig/report/', 'report', 'future sunset');
 $r = req(GET => '/mig/report-nourl/');
@@ -288,7 +288,7 @@ like links($r), qr/(?:^|, )<\Q$URL_S\E>; rel="sunset"(?:,|$)/, 'Link rel="sunset
 like links($r), qr/(?:^|, )<\Q$URL_D\E>; rel="deprecation"(?:,|$)/, 'Link rel="deprecation"';
 is scalar(() = links($r) =~ /rel=/g), 2, 'exactly two Link values (' . scalar(@link) . ' Link line(s))';
 like error_log_since($off, qr/UR00007/),
-    qr/UR00007: .*unmet requirement 'TLS' \(\S+\/mig\/dep\/\.htaccess:1\)/,
+    qr/UR00007: deprecated, served with Deprecation and Sunset \Q${\ httpdate($future)}\E: unmet requirement 'TLS' \(\S+\/mig\/dep\/\.htaccess:1\): plaintext connection; URI \/mig\/dep\//,
     'logged as UR00007 with the rule\'s file:line';
 phase_logged('/mig/dep/', 'deprecated', 'past deprecation');
 $r = req(GET => '/mig/dep-nourl/');
@@ -317,8 +317,12 @@ $r = req(GET => '/mig/dep-cgi/phase.cgi', tls => 1);
 like $r->{body}, qr/^UPGRADE_REQUIRED_PHASE=unset$/m, 'over TLS it sees no phase';
 
 # ---- brownouts ----------------------------------------------------------------
-my $sun_day = iso_day($future);
-my $sun_re  = qr/\Q$sun_day\E|\Q${\ httpdate($future)}\E/;
+# "enforced until" the end of the window, "permanently from" the sunset
+sub brownout_re {
+    my ($until) = @_;
+    return qr/This is a scheduled brownout: the requirement is enforced until \Q${\ httpdate($until)}\E, and permanently from \Q${\ httpdate($future)}\E\./;
+}
+my $sun_re = brownout_re($now + 3600);
 $off = error_log_size();
 $r = req(GET => '/mig/bo-explicit/', headers => [ Accept => 'text/html' ]);
 is $r->{status}, 426, 'an explicit brownout window around now: 426';
@@ -326,18 +330,20 @@ is hdr($r, 'Upgrade-Required-Phase'), 'brownout', 'Upgrade-Required-Phase: brown
 is hdr($r, 'Sunset'), httpdate($future), 'Sunset on the brownout 426';
 is hdr($r, 'Upgrade'), 'TLS/1.0, HTTP/1.1', 'the 426 advertises the requirement';
 like $r->{body}, qr/scheduled brownout/i, 'HTML body: a scheduled brownout';
-like $r->{body}, $sun_re, 'HTML body: the sunset date';
+like $r->{body}, $sun_re, 'HTML body: until the end of the window, permanently from the sunset';
 like error_log_since($off, qr/UR00008/),
-    qr/UR00008: .*unmet requirement 'TLS' \(\S+\/mig\/bo-explicit\/\.htaccess:1\)/,
+    qr/UR00008: 426 Upgrade Required in a scheduled brownout \(sunset \Q${\ httpdate($future)}\E\): unmet requirement 'TLS' \(\S+\/mig\/bo-explicit\/\.htaccess:1\): plaintext connection; URI \/mig\/bo-explicit\//,
     'logged as UR00008 with the rule\'s file:line';
 $r = req(GET => '/mig/bo-explicit/', headers => [ Accept => 'application/json' ]);
 my $json = eval { JSON::PP->new->decode($r->{body}) } || {};
 is $json->{status}, 426, 'JSON body: valid problem+json, status 426';
 like $json->{detail} // '', qr/scheduled brownout/i, 'JSON detail: a scheduled brownout';
-like $json->{detail} // '', $sun_re, 'JSON detail: the sunset date';
+like $json->{detail} // '', $sun_re, 'JSON detail: until the end of the window, permanently from the sunset';
+is $json->{phase} // '', 'brownout', 'JSON member phase: brownout';
+is $json->{sunset} // '', httpdate($future), 'JSON member sunset: the HTTP-date';
 $r = req(GET => '/mig/bo-explicit/', headers => [ Accept => 'text/plain' ]);
 like $r->{body}, qr/scheduled brownout/i, 'text body: a scheduled brownout';
-like $r->{body}, $sun_re, 'text body: the sunset date';
+like $r->{body}, $sun_re, 'text body: until the end of the window, permanently from the sunset';
 phase_logged('/mig/bo-explicit/', 'brownout', 'explicit window');
 $r = req(GET => '/mig/bo-explicit/', tls => 1);
 is $r->{status}, 200, 'brownout scope over TLS: 200';
@@ -368,6 +374,11 @@ for my $name (sort keys %rec) {
     if ($rec{$name} == 426) {
         is hdr($r, 'Upgrade-Required-Phase'), 'brownout', "$name: Upgrade-Required-Phase: brownout";
     }
+    # a window [minute-3, minute+4) ends 4 minutes after this minute began
+    if ($name =~ /^(?:hourly|daily|weekly)-cover$/) {
+        like req(GET => "/mig/$name/", headers => [ Accept => 'text/plain' ])->{body},
+            brownout_re(floor($now / 60) * 60 + 240), "$name: the body says when this window ends";
+    }
     else {
         is hdr($r, 'Sunset'), httpdate($future), "$name: served with Sunset";
     }
@@ -378,7 +389,10 @@ $r = req(GET => '/mig/bo-ed/');
 is $r->{status}, 426, 'brownout with a CGI ErrorDocument: 426';
 like $r->{body}, qr/^REDIRECT_UPGRADE_REQUIRED_PHASE=brownout$/m,
     'the ErrorDocument CGI sees REDIRECT_UPGRADE_REQUIRED_PHASE=brownout';
-is hdr($r, 'Upgrade-Required-Phase'), 'brownout', 'and the 426 keeps its phase header';
+like $r->{body}, qr/^UPGRADE_REQUIRED=TLS\nUPGRADE_REQUIRED_PHASE=brownout$/m,
+    'the ErrorDocument request has UPGRADE_REQUIRED_PHASE next to UPGRADE_REQUIRED';
+is hdr($r, 'Upgrade-Required-Phase'), 'brownout', 'the 426 keeps its phase header, one line';
+is hdr($r, 'Sunset'), httpdate($future), 'and its Sunset, one line';
 
 # a health check exempted below a scope in a brownout
 $r = req(GET => '/mig/bo-healthz/');
@@ -388,8 +402,14 @@ is $r->{status}, 200, 'UpgradeRequire off below it: the health check is served';
 no_schedule_headers($r, 'the exempt health check');
 
 # ---- the deprecation percentage ---------------------------------------------------
+$off = error_log_size();
 $r = req(GET => '/mig/pct-100/');
 is $r->{status}, 426, 'UpgradeRequireDeprecationPercent 100: 426';
+is hdr($r, 'Deprecation'), '@' . $past, '... with Deprecation';
+like error_log_since($off, qr/UR00007/),
+    qr/UR00007: deprecated, 426 Upgrade Required for 100% of clients \(sunset \Q${\ httpdate($future)}\E\): unmet requirement 'TLS' \(\S+\/mig\/pct-100\/\.htaccess:1\)/,
+    'logged as UR00007, refused for the percentage';
+phase_logged('/mig/pct-100/', 'deprecated', 'percent 100');
 $r = req(GET => '/mig/pct-100/', tls => 1);
 is $r->{status}, 200, 'percent 100, over TLS: 200';
 $r = req(GET => '/mig/pct-0/');
@@ -470,54 +490,54 @@ like $out, qr/brownout/i, 'curl over h2c: the brownout body arrives';
         [ 'a past sunset is fine', "UpgradeRequire TLS\nUpgradeRequireSunset 2020-01-01", undef ],
         [ 'a leap day', "UpgradeRequireSunset 2028-02-29T12:00:59Z", undef ],
         [ 'schedule only (inherits)', "UpgradeRequireSunset 2099-01-01\nUpgradeRequireBrownout weekly Sun 23:00-01:00", undef ],
-        [ 'bad day 2027-02-30', 'UpgradeRequireSunset 2027-02-30', qr/UpgradeRequireSunset: .*'2027-02-30'/ ],
-        [ 'no leap day 2027-02-29', 'UpgradeRequireSunset 2027-02-29', qr/UpgradeRequireSunset: .*'2027-02-29'/ ],
-        [ 'bad month 2027-13-01', 'UpgradeRequireSunset 2027-13-01', qr/UpgradeRequireSunset: .*'2027-13-01'/ ],
-        [ 'hour 25', 'UpgradeRequireSunset 2027-01-01T25:00Z', qr/UpgradeRequireSunset: .*'2027-01-01T25:00Z'/ ],
-        [ 'no Z', 'UpgradeRequireSunset 2027-01-01T14:00', qr/UpgradeRequireSunset: .*'2027-01-01T14:00'/ ],
-        [ 'not a date', 'UpgradeRequireSunset tomorrow', qr/UpgradeRequireSunset: .*'tomorrow'/ ],
-        [ 'bad deprecation date', "$S\nUpgradeRequireDeprecation 2027-04-31", qr/UpgradeRequireDeprecation: .*'2027-04-31'/ ],
+        [ 'bad day 2027-02-30', 'UpgradeRequireSunset 2027-02-30', q{UpgradeRequireSunset: '2027-02-30': no such day in that month} ],
+        [ 'no leap day 2027-02-29', 'UpgradeRequireSunset 2027-02-29', q{UpgradeRequireSunset: '2027-02-29': no such day in that month} ],
+        [ 'bad month 2027-13-01', 'UpgradeRequireSunset 2027-13-01', q{UpgradeRequireSunset: '2027-13-01': not a date (allowed: YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z, UTC)} ],
+        [ 'hour 25', 'UpgradeRequireSunset 2027-01-01T25:00Z', q{UpgradeRequireSunset: '2027-01-01T25:00Z': hour, minute or second out of range} ],
+        [ 'no Z', 'UpgradeRequireSunset 2027-01-01T14:00', q{UpgradeRequireSunset: '2027-01-01T14:00': a time must be in UTC: end it with Z (a local time is ambiguous)} ],
+        [ 'not a date', 'UpgradeRequireSunset tomorrow', q{UpgradeRequireSunset: 'tomorrow': not a date (allowed: YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z, UTC)} ],
+        [ 'bad deprecation date', "$S\nUpgradeRequireDeprecation 2027-04-31", q{UpgradeRequireDeprecation: '2027-04-31': no such day in that month} ],
         [ 'deprecation at the sunset', "$S\nUpgradeRequireDeprecation 2099-06-01T00:00Z",
-          qr/UpgradeRequireDeprecation: .*'2099-06-01T00:00Z'/ ],
+          q{UpgradeRequireDeprecation: '2099-06-01T00:00Z' is not before the sunset Mon, 01 Jun 2099 00:00:00 GMT (line 10; allowed: a deprecation date earlier than the sunset)} ],
         [ 'deprecation after the sunset', "$S\nUpgradeRequireDeprecation 2099-07-01",
-          qr/UpgradeRequireDeprecation: .*'2099-07-01'/ ],
+          q{UpgradeRequireDeprecation: '2099-07-01' is not before the sunset Mon, 01 Jun 2099 00:00:00 GMT (line 10; allowed: a deprecation date earlier than the sunset)} ],
         [ 'deprecation without a sunset', 'UpgradeRequireDeprecation 2098-01-01',
-          qr/UpgradeRequireDeprecation: .*UpgradeRequireSunset/ ],
+          q{UpgradeRequireDeprecation: needs an UpgradeRequireSunset earlier in the same section (allowed: UpgradeRequireSunset, then UpgradeRequireDeprecation, UpgradeRequireBrownout, UpgradeRequireDeprecationPercent)} ],
         [ 'deprecation before the sunset line', "UpgradeRequireDeprecation 2098-01-01\n$S",
-          qr/UpgradeRequireDeprecation: .*UpgradeRequireSunset/ ],
+          q{UpgradeRequireDeprecation: needs an UpgradeRequireSunset earlier in the same section (allowed: UpgradeRequireSunset, then UpgradeRequireDeprecation, UpgradeRequireBrownout, UpgradeRequireDeprecationPercent)} ],
         [ 'brownout without a sunset', 'UpgradeRequireBrownout hourly :00-:10',
-          qr/UpgradeRequireBrownout: .*UpgradeRequireSunset/ ],
+          q{UpgradeRequireBrownout: needs an UpgradeRequireSunset earlier in the same section (allowed: UpgradeRequireSunset, then UpgradeRequireDeprecation, UpgradeRequireBrownout, UpgradeRequireDeprecationPercent)} ],
         [ 'percent without a sunset', 'UpgradeRequireDeprecationPercent 10',
-          qr/UpgradeRequireDeprecationPercent: .*UpgradeRequireSunset/ ],
+          q{UpgradeRequireDeprecationPercent: needs an UpgradeRequireSunset earlier in the same section (allowed: UpgradeRequireSunset, then UpgradeRequireDeprecation, UpgradeRequireBrownout, UpgradeRequireDeprecationPercent)} ],
         [ 'percent without a deprecation date', "$S\nUpgradeRequireDeprecationPercent 10",
-          qr/UpgradeRequireDeprecationPercent: .*UpgradeRequireDeprecation/ ],
+          q{UpgradeRequireDeprecationPercent: needs an UpgradeRequireDeprecation earlier in the same section (the percentage applies between deprecation and sunset)} ],
         [ 'percent 101', "$S\nUpgradeRequireDeprecation 2098-01-01\nUpgradeRequireDeprecationPercent 101",
-          qr/UpgradeRequireDeprecationPercent: .*'101'/ ],
+          q{UpgradeRequireDeprecationPercent: '101' (allowed: a whole number from 0 to 100)} ],
         [ 'percent -1', "$S\nUpgradeRequireDeprecation 2098-01-01\nUpgradeRequireDeprecationPercent -1",
-          qr/UpgradeRequireDeprecationPercent: .*'-1'/ ],
+          q{UpgradeRequireDeprecationPercent: '-1' (allowed: a whole number from 0 to 100)} ],
         [ 'percent abc', "$S\nUpgradeRequireDeprecation 2098-01-01\nUpgradeRequireDeprecationPercent abc",
-          qr/UpgradeRequireDeprecationPercent: .*'abc'/ ],
-        [ 'hourly start == end', "$S\nUpgradeRequireBrownout hourly :10-:10", qr/UpgradeRequireBrownout: .*':10-:10'/ ],
-        [ 'hourly minute 60', "$S\nUpgradeRequireBrownout hourly :00-:60", qr/UpgradeRequireBrownout: .*':00-:60'/ ],
-        [ 'daily hour 24', "$S\nUpgradeRequireBrownout daily 24:00-01:00", qr/UpgradeRequireBrownout: .*'24:00-01:00'/ ],
-        [ 'daily minute 75', "$S\nUpgradeRequireBrownout daily 10:75-11:00", qr/UpgradeRequireBrownout: .*'10:75-11:00'/ ],
-        [ 'daily start == end', "$S\nUpgradeRequireBrownout daily 10:00-10:00", qr/UpgradeRequireBrownout: .*'10:00-10:00'/ ],
-        [ 'weekly unknown day', "$S\nUpgradeRequireBrownout weekly Xyz 14:00-16:00", qr/UpgradeRequireBrownout: .*'Xyz'/ ],
+          q{UpgradeRequireDeprecationPercent: 'abc' (allowed: a whole number from 0 to 100)} ],
+        [ 'hourly start == end', "$S\nUpgradeRequireBrownout hourly :10-:10", q{UpgradeRequireBrownout: 'hourly :10-:10': the window is empty} ],
+        [ 'hourly minute 60', "$S\nUpgradeRequireBrownout hourly :00-:60", q{UpgradeRequireBrownout: 'hourly :00-:60': not a window of minutes (allowed: hourly :MM-:MM)} ],
+        [ 'daily hour 24', "$S\nUpgradeRequireBrownout daily 24:00-01:00", q{UpgradeRequireBrownout: 'daily 24:00-01:00': not a window of times (allowed: HH:MM-HH:MM, UTC)} ],
+        [ 'daily minute 75', "$S\nUpgradeRequireBrownout daily 10:75-11:00", q{UpgradeRequireBrownout: 'daily 10:75-11:00': not a window of times (allowed: HH:MM-HH:MM, UTC)} ],
+        [ 'daily start == end', "$S\nUpgradeRequireBrownout daily 10:00-10:00", q{UpgradeRequireBrownout: 'daily 10:00-10:00': the window is empty} ],
+        [ 'weekly unknown day', "$S\nUpgradeRequireBrownout weekly Xyz 14:00-16:00", q{UpgradeRequireBrownout: 'weekly Xyz 14:00-16:00': unknown day (allowed: Mon, Tue, Wed, Thu, Fri, Sat, Sun)} ],
         [ 'explicit END == START', "$S\nUpgradeRequireBrownout 2098-01-15T14:00Z/2098-01-15T14:00Z",
-          qr/UpgradeRequireBrownout: .*'2098-01-15T14:00Z\/2098-01-15T14:00Z'/ ],
+          q{UpgradeRequireBrownout: '2098-01-15T14:00Z/2098-01-15T14:00Z': the window ends before it starts} ],
         [ 'explicit END < START', "$S\nUpgradeRequireBrownout 2098-01-15T16:00Z/2098-01-15T14:00Z",
-          qr/UpgradeRequireBrownout: .*'2098-01-15T16:00Z\/2098-01-15T14:00Z'/ ],
+          q{UpgradeRequireBrownout: '2098-01-15T16:00Z/2098-01-15T14:00Z': the window ends before it starts} ],
         [ 'explicit window after the sunset', "$S\nUpgradeRequireBrownout 2099-07-01T14:00Z/2099-07-01T16:00Z",
-          qr/UpgradeRequireBrownout: .*'2099-07-01T14:00Z\/2099-07-01T16:00Z'/ ],
+          q{UpgradeRequireBrownout: '2099-07-01T14:00Z/2099-07-01T16:00Z' starts after the sunset Mon, 01 Jun 2099 00:00:00 GMT, when enforcement is permanent anyway (allowed: a window before the sunset)} ],
         [ 'explicit window with a bad date', "$S\nUpgradeRequireBrownout 2098-02-30T14:00Z/2098-03-01T16:00Z",
-          qr/UpgradeRequireBrownout: .*'2098-02-30T14:00Z/ ],
-        [ 'unknown window form', "$S\nUpgradeRequireBrownout monthly 1 10:00-11:00", qr/UpgradeRequireBrownout: .*monthly/ ],
+          q{UpgradeRequireBrownout: '2098-02-30T14:00Z/2098-03-01T16:00Z': no such day in that month} ],
+        [ 'unknown window form', "$S\nUpgradeRequireBrownout monthly 1 10:00-11:00", q{UpgradeRequireBrownout: 'monthly 1 10:00-11:00': unknown window (allowed: hourly :MM-:MM, daily HH:MM-HH:MM, weekly Day HH:MM-HH:MM, or START/END in ISO 8601 UTC)} ],
         [ 'mode report next to a schedule', "UpgradeRequire TLS\nUpgradeRequireMode report\n$S",
-          qr/UpgradeRequire(?:Sunset|Mode): .*(?:UpgradeRequireMode|UpgradeRequireSunset)/ ],
-        [ 'a schedule next to mode enforce', "UpgradeRequire TLS\n$S\nUpgradeRequireMode enforce",
-          qr/UpgradeRequire(?:Sunset|Mode): .*(?:UpgradeRequireMode|UpgradeRequireSunset)/ ],
+          q{UpgradeRequireSunset: a schedule in a section with an UpgradeRequireMode is contradictory (allowed: a mode or a schedule in one section, not both)} ],
+        [ 'mode enforce after a schedule', "UpgradeRequire TLS\n$S\nUpgradeRequireMode enforce",
+          qr/^UpgradeRequireMode: 'enforce' in a section with a migration schedule \(\S+:11\) is contradictory \(allowed: a mode or a schedule in one section, not both\)$/m ],
         [ 'trailing comment on UpgradeRequireSunset', 'UpgradeRequireSunset 2099-01-01 # the blog post',
-          qr/UpgradeRequireSunset: argument '#' starts a comment/ ],
+          q{UpgradeRequireSunset: argument '#' starts a comment, but httpd has no trailing comments: every word after the directive is an argument (allowed: the comment on a line of its own)} ],
     );
     for my $c (@cfg) {
         my ($label, $lines, $want) = @$c;
@@ -542,9 +562,31 @@ CONF
             ok $status == 0 && $cout =~ /Syntax OK/, "httpd -t accepts $label" or diag $cout;
         }
         else {
-            ok $status != 0 && $cout =~ $want, "httpd -t refuses $label, naming directive and argument"
-                or diag $cout;
+            my $re = ref $want ? $want : qr/^\Q$want\E$/m;
+            ok $status != 0 && $cout =~ $re, "httpd -t refuses $label: " . (ref $want ? 'the message' : 'exact message')
+                or diag "got: $cout", ref $want ? '' : "want: $want\n";
         }
+    }
+    # httpd -L, from the command table: allowed where UpgradeRequire is
+    open my $lf, '>', "$dir/list.conf" or die $!;
+    print $lf <<"CONF";
+ServerRoot "$dir"
+ServerName localhost
+Listen 127.0.0.1:9
+ErrorLog "$dir/error_log"
+LoadModule mpm_event_module "$LIBEXEC/mod_mpm_event.so"
+LoadModule upgrade_required_module "$vars->{top_dir}/.libs/mod_upgrade_required.so"
+CONF
+    close $lf;
+    my $list = `'$vars->{httpd}' -L -f '$dir/list.conf' 2>&1`;
+    my %where;
+    while ($list =~ /^(UpgradeRequire\w*) \(mod_upgrade_required\.c\)\n(?:\t.*\n)*?\t(Allowed in .*)$/mg) {
+        $where{$1} = $2;
+    }
+    for my $d (qw(UpgradeRequireSunset UpgradeRequireDeprecation UpgradeRequireBrownout
+                  UpgradeRequireDeprecationPercent)) {
+        is $where{$d} // '', 'Allowed in *.conf anywhere and in .htaccess',
+            "httpd -L: $d anywhere and in .htaccess";
     }
 }
 
@@ -587,6 +629,14 @@ like $excerpts, qr/^Link: .*<\Q$r_dep->[1]\E>; rel="deprecation"/m,
     'README excerpt: Link rel="deprecation" with the recipe\'s URL';
 like $excerpts, qr/^Upgrade-Required-Phase: brownout\r?$/m,
     'README excerpt: the brownout 426 shows Upgrade-Required-Phase';
+# the brownout sentence the README quotes, its dates as patterns
+my ($quoted) = $excerpts =~ /^(This is a scheduled brownout: .*\.)$/m;
+$quoted //= 'This is a scheduled brownout (not quoted in the README)';
+my $HTTPDATE = qr/[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT/;
+my $quoted_re = join '', map { /^\x00$/ ? $HTTPDATE : quotemeta }
+    split /(\x00)/, $quoted =~ s/$HTTPDATE/\x00/gr;
+like $quoted, qr/until \w{3}, \d\d \w{3} \d{4} \d\d:10:00 GMT, and permanently from \Q${\ httpdate(date_epoch($r_sun->[0]))}\E/,
+    'README excerpt: the hourly brownout ends at :10, permanently from the recipe\'s sunset';
 
 # the recipe's lines, their dates and hourly window moved relative to now
 my $len = ($r_hour->[1] - $r_hour->[0]) % 60;
@@ -644,8 +694,8 @@ for my $p (sort keys %phase) {
     }
     elsif ($p eq 'hourly' || $p eq 'explicit') {
         ok $old->{status} == 426 && hdr($old, 'Upgrade-Required-Phase') eq 'brownout'
-            && $old->{body} =~ /scheduled brownout/i,
-            "recipe, inside its $p brownout: TLS 1.0 gets the brownout 426" or diag $old->{out};
+            && $old->{body} =~ /$quoted_re/,
+            "recipe, inside its $p brownout: TLS 1.0 gets the brownout 426 with the README's sentence" or diag $old->{out};
     }
     else {
         ok $old->{status} == 426 && hdr($old, 'Upgrade-Required-Phase') !~ /brownout/,
