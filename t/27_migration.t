@@ -166,6 +166,8 @@ my %ht = (
     'inherit/future' => "$S_future $URL_S\n",
     'inherit/past'   => "UpgradeRequireSunset " . iso($past) . "\n",
     'inherit/brownout' => "$S_future\nUpgradeRequireBrownout " . explicit($now - 3600, $now + 3600) . "\n",
+    'sched-parent'   => "UpgradeRequire TLS\n$S_future\n",
+    'sched-parent/own' => "UpgradeRequire TLS/1.2\n",
     'inherit-conf'   => "$S_future\nUpgradeRequireDeprecation " . iso($past) . "\n",
     'dep-cgi'    => "UpgradeRequire TLS\n$S_future\nUpgradeRequireDeprecation " . iso($past) . "\n",
     'bo-healthz' => "UpgradeRequire TLS\n$S_future\nUpgradeRequireBrownout "
@@ -225,7 +227,7 @@ sub phase_logged {
         "$label: UPGRADE_REQUIRED_PHASE and upgrade-required-phase say $phase";
 }
 
-plan tests => 207;
+plan tests => 209;
 Test::More->builder->failure_output(\*STDERR);
 diag "the scopes of this run (now " . iso($now) . "):\n$windows"
     if $ENV{TEST_VERBOSE};
@@ -442,6 +444,11 @@ $r = req(GET => '/mig/inherit/past/');
 is $r->{status}, 426, 'child .htaccess with only a past sunset: 426';
 $r = req(GET => '/mig/inherit/brownout/');
 is hdr($r, 'Upgrade-Required-Phase'), 'brownout', 'child .htaccess with only a brownout: the inherited rule browns out';
+# ... and, as a mode does, the schedule travels with the lines: a section
+# with lines of its own and no schedule enforces them
+$r = req(GET => '/mig/sched-parent/own/');
+is $r->{status}, 426, 'own UpgradeRequire lines under a scheduled parent: enforced (426)';
+is hdr($r, 'Sunset'), '', "... without the parent's Sunset";
 $r = req(GET => '/mig/inherit-conf/');
 is $r->{status}, 200, '<Directory> UpgradeRequire TLS, .htaccess schedule only: served';
 is hdr($r, 'Deprecation'), '@' . $past, '... as deprecated';
