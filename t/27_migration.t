@@ -227,7 +227,7 @@ sub phase_logged {
         "$label: UPGRADE_REQUIRED_PHASE and upgrade-required-phase say $phase";
 }
 
-plan tests => 209;
+plan tests => 210;
 Test::More->builder->failure_output(\*STDERR);
 diag "the scopes of this run (now " . iso($now) . "):\n$windows"
     if $ENV{TEST_VERBOSE};
@@ -395,6 +395,7 @@ like $r->{body}, qr/^UPGRADE_REQUIRED=TLS\nUPGRADE_REQUIRED_PHASE=brownout$/m,
     'the ErrorDocument request has UPGRADE_REQUIRED_PHASE next to UPGRADE_REQUIRED';
 is hdr($r, 'Upgrade-Required-Phase'), 'brownout', 'the 426 keeps its phase header, one line';
 is hdr($r, 'Sunset'), httpdate($future), 'and its Sunset, one line';
+phase_logged('/mig/bo-ed/', 'brownout', 'a brownout answered by a CGI ErrorDocument (the access log sees the final request)');
 
 # a health check exempted below a scope in a brownout
 $r = req(GET => '/mig/bo-healthz/');
