@@ -432,7 +432,7 @@ for my $i (1 .. 24) {
 }
 ok $seen{200} && $seen{426} && keys(%seen) == 2,
     'percent 50 over 24 client addresses: some are served, some refused'
-    or diag explain \%seen;
+    or diag join ", ", map { "$_: $seen{$_}" } sort keys %seen;
 
 # ---- a schedule-only section applies to what it inherits ----------------------------
 $r = req(GET => '/mig/inherit/');
