@@ -179,7 +179,8 @@ typedef struct {
     apr_int64_t deprecation;    /* Deprecation from then on; 0: none */
     const char *sunset_http;    /* Sunset: value, IMF-fixdate */
     const char *deprecation_sf; /* Deprecation: value, "@seconds" */
-    const char *link;           /* Link: value, or NULL */
+    const char *link;           /* Link: before the deprecation, or NULL */
+    const char *link_dep;       /* Link: from the deprecation on */
     ur_window windows[UR_MAX_WINDOWS]; /* brownouts */
     int nwindows;               /* how many */
     int percent;                /* refused in deprecation; -1: unset */
@@ -1160,7 +1161,8 @@ static const char *ur_parse_date(const char *s, apr_int64_t *t)
                "UTC)";
     }
     if (d > ur_days_in_month(y, mo)) {
-        return "no such day in that month";
+        return "no such day in that month (allowed: a real date, "
+               "YYYY-MM-DD)";
     }
     r = s + 10;
     if (*r == 'T' || *r == 't') {
@@ -1176,7 +1178,8 @@ static const char *ur_parse_date(const char *s, apr_int64_t *t)
             r += 3;
         }
         if (h > 23 || mi > 59 || sec > 59) {
-            return "hour, minute or second out of range";
+            return "hour, minute or second out of range (allowed: 00:00:00 "
+                   "to 23:59:59)";
         }
         if (!strcmp(r, "+00:00")) {
             r += 6;
@@ -1239,8 +1242,12 @@ static const char *ur_parse_window(int argc, char *const argv[],
         if (err) {
             return err;
         }
-        if (w->end <= w->start) {
-            return "the window ends before it starts";
+        if (w->end == w->start) {
+            return "the window is empty (allowed: an end after the start)";
+        }
+        if (w->end < w->start) {
+            return "the window ends before it starts (allowed: an end "
+                   "after the start)";
         }
         w->period = UR_WIN_EXPLICIT;
         return NULL;
@@ -1289,7 +1296,8 @@ static const char *ur_parse_window(int argc, char *const argv[],
                "weekly Day HH:MM-HH:MM, or START/END in ISO 8601 UTC)";
     }
     if (w->start == w->end) {
-        return "the window is empty";
+        return "the window is empty (allowed: a start and an end that "
+               "differ)";
     }
     return NULL;
 }
@@ -1367,30 +1375,6 @@ typedef struct {
     int refuse;                 /* 426 (or a redirect), else served */
     apr_int64_t until;          /* brownout: when the window ends */
 } ur_decision;
-
-/*
- * RFC 8594 Sunset, RFC 9745 Deprecation and their Link relations on a
- * response to a request that misses the requirements, before the sunset;
- * on err_headers_out, so that the application's error pages keep them.
- * A brownout says so in a header of its own.
- */
-static void ur_schedule_headers(apr_table_t *t, const ur_schedule *sc,
-                                ur_phase phase, apr_int64_t now)
-{
-    if (!sc || phase == UR_PH_ENFORCED) {
-        return;
-    }
-    apr_table_setn(t, "Sunset", sc->sunset_http);
-    if (sc->deprecation && now >= sc->deprecation) {
-        apr_table_setn(t, "Deprecation", sc->deprecation_sf);
-    }
-    if (sc->link) {
-        apr_table_setn(t, "Link", sc->link);
-    }
-    if (phase == UR_PH_BROWNOUT) {
-        apr_table_setn(t, "Upgrade-Required-Phase", "brownout");
-    }
-}
 
 static const char *const ur_phase_name[] = {
     "enforced", "report", "deprecated", "brownout"
@@ -2332,27 +2316,39 @@ static const char *ur_check_link_url(cmd_parms *cmd, const char *url)
     return NULL;
 }
 
-/* One more Link value, after those already there. */
+/* The Link values: the sunset's from the start, the deprecation's added
+ * once that date has come (before it, there is nothing to announce). */
 static void ur_add_link(apr_pool_t *p, ur_schedule *sc, const char *url,
                         const char *rel)
 {
     const char *v = apr_psprintf(p, "<%s>; rel=\"%s\"", url, rel);
 
-    sc->link = sc->link ? apr_pstrcat(p, sc->link, ", ", v, NULL) : v;
+    if (!strcmp(rel, "sunset")) {
+        sc->link = v;
+    }
+    sc->link_dep = sc->link && sc->link != v
+                   ? apr_pstrcat(p, sc->link, ", ", v, NULL) : v;
 }
 
 /* A schedule directive needs the section's UpgradeRequireSunset first. */
 static ur_schedule *ur_need_schedule(cmd_parms *cmd, ur_dir_conf *conf,
+                                     int argc, char *const argv[],
                                      const char **err)
 {
     if (!conf->sched_build) {
-        *err = apr_psprintf(cmd->pool, "%s: needs an UpgradeRequireSunset "
-                            "earlier in the same section (allowed: "
+        *err = apr_psprintf(cmd->pool, "%s: '%s' needs an "
+                            "UpgradeRequireSunset earlier in the same "
+                            "section (allowed: "
                             "UpgradeRequireSunset, then "
                             "UpgradeRequireDeprecation, "
                             "UpgradeRequireBrownout, "
                             "UpgradeRequireDeprecationPercent)",
-                            cmd->cmd->name);
+                            cmd->cmd->name, ur_quote(cmd->pool,
+                                                     apr_array_pstrcat(
+                                                         cmd->temp_pool,
+                                                         ur_argv_array(
+                                                             cmd, argc,
+                                                             argv), ' ')));
     }
     return conf->sched_build;
 }
@@ -2380,9 +2376,11 @@ static const char *ur_cmd_sunset(cmd_parms *cmd, void *dconf,
                             "sunset per section)", conf->sched_build->line);
     }
     if (conf->own.mode != UR_MODE_UNSET) {
-        return "UpgradeRequireSunset: a schedule in a section with an "
-               "UpgradeRequireMode is contradictory (allowed: a mode or a "
-               "schedule in one section, not both)";
+        return apr_psprintf(cmd->pool, "UpgradeRequireSunset: '%s' in a "
+                            "section with an UpgradeRequireMode is "
+                            "contradictory (allowed: a mode or a schedule "
+                            "in one section, not both)",
+                            ur_quote(cmd->pool, argv[0]));
     }
     if ((err = ur_parse_date(argv[0], &t)) != NULL) {
         return apr_psprintf(cmd->pool, "UpgradeRequireSunset: '%s': %s",
@@ -2415,7 +2413,7 @@ static const char *ur_cmd_deprecation(cmd_parms *cmd, void *dconf,
     ur_schedule *sc;
     apr_int64_t t;
 
-    if (err || !(sc = ur_need_schedule(cmd, conf, &err))) {
+    if (err || !(sc = ur_need_schedule(cmd, conf, argc, argv, &err))) {
         return err;
     }
     if (argc < 1 || argc > 2) {
@@ -2458,7 +2456,7 @@ static const char *ur_cmd_brownout(cmd_parms *cmd, void *dconf,
     ur_schedule *sc;
     ur_window w;
 
-    if (err || !(sc = ur_need_schedule(cmd, conf, &err))) {
+    if (err || !(sc = ur_need_schedule(cmd, conf, argc, argv, &err))) {
         return err;
     }
     if ((err = ur_parse_window(argc, argv, &w)) != NULL) {
@@ -2493,7 +2491,7 @@ static const char *ur_cmd_percent(cmd_parms *cmd, void *dconf,
     char *end;
     long n;
 
-    if (err || !(sc = ur_need_schedule(cmd, conf, &err))) {
+    if (err || !(sc = ur_need_schedule(cmd, conf, argc, argv, &err))) {
         return err;
     }
     if (!sc->deprecation) {
@@ -3005,6 +3003,49 @@ static void ur_put(request_rec *r, apr_table_t *into, const char *name,
     apr_table_setn(into, name, value);
 }
 
+/* A header of ours: only in this table, or (exclusive) the only one. */
+static void ur_set_header(request_rec *r, apr_table_t *into,
+                          const char *name, const char *value, int exclusive)
+{
+    if (exclusive) {
+        ur_put(r, into, name, value);
+    }
+    else {
+        apr_table_setn(into, name, value);
+    }
+}
+
+/*
+ * RFC 8594 Sunset, RFC 9745 Deprecation and their Link relations on a
+ * response to a request that misses the requirements, before the sunset;
+ * on err_headers_out, so that the application's error pages keep them.
+ * A brownout says so in a header of its own.  exclusive: one line of
+ * each, whatever an error page set (the filter's guarantee).
+ */
+static void ur_schedule_headers(request_rec *r, apr_table_t *into,
+                                const ur_schedule *sc, ur_phase phase,
+                                apr_int64_t now, int exclusive)
+{
+    int dep;
+
+    if (!sc || phase == UR_PH_ENFORCED) {
+        return;
+    }
+    dep = sc->deprecation && now >= sc->deprecation;
+    ur_set_header(r, into, "Sunset", sc->sunset_http, exclusive);
+    if (dep) {
+        ur_set_header(r, into, "Deprecation", sc->deprecation_sf, exclusive);
+    }
+    if (dep ? sc->link_dep : sc->link) {
+        ur_set_header(r, into, "Link", dep ? sc->link_dep : sc->link,
+                      exclusive);
+    }
+    if (phase == UR_PH_BROWNOUT) {
+        ur_set_header(r, into, "Upgrade-Required-Phase", "brownout",
+                      exclusive);
+    }
+}
+
 /*
  * Make the response carry exactly our Upgrade line, Connection: Upgrade
  * and Cache-Control: no-store.  Idempotent: the hook calls it on
@@ -3026,8 +3067,8 @@ static void ur_assert_headers(request_rec *r, const ur_state *st,
     ur_put(r, into, "Cache-Control", "no-store");
     if (st->conf->sched && st->phase != UR_PH_ENFORCED) {
         /* a brownout, or a client among the deprecation percentage */
-        ur_schedule_headers(into, st->conf->sched, st->phase,
-                            apr_time_sec(r->request_time));
+        ur_schedule_headers(r, into, st->conf->sched, st->phase,
+                            apr_time_sec(r->request_time), 1);
     }
     if (st->v.ws_version) {
         /* RFC 6455 §4.2.2: tell the client the version we speak */
@@ -3377,8 +3418,7 @@ static int ur_redirect(request_rec *r, ur_state *st)
 
     ur_where_to(r, st, &w);
     url = apr_pstrcat(r->pool, w.https, w.target, NULL);
-    apr_table_setn(r->subprocess_env, UR_ENV_NAME, rule->text);
-    apr_table_setn(r->notes, UR_NOTE_NAME, rule->text);
+    ur_export(r, rule, st->phase);
     apr_table_setn(r->headers_out, "Location", url);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00005)
                   "308 Permanent Redirect to %s: unmet requirement '%s' "
@@ -3468,7 +3508,8 @@ static int ur_post_perdir(request_rec *r)
     if (!d.refuse) {
         /* served: report mode, or a schedule before its sunset */
         ur_export(r, rule, d.phase);
-        ur_schedule_headers(r->err_headers_out, d.set->sched, d.phase, now);
+        ur_schedule_headers(r, r->err_headers_out, d.set->sched, d.phase,
+                            now, 0);
         if (d.phase == UR_PH_DEPRECATED) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00007)
                           "deprecated, served with Deprecation and Sunset "
@@ -3760,7 +3801,7 @@ static void ur_insert_filter(request_rec *r)
         return;
     }
     if ((st = ur_find_state(r->prev)) != NULL) {
-        const char *text = st->conf->rules[st->v.first].text;
+        const ur_rule *rule = &st->conf->rules[st->v.first];
 
         ur_note_refusal(r->prev, st);
         /* the error page never gets the refused request's body: it was
@@ -3769,8 +3810,7 @@ static void ur_insert_filter(request_rec *r)
         apr_table_unset(r->headers_in, "Content-Length");
         apr_table_unset(r->headers_in, "Transfer-Encoding");
         /* the access log and the error page's CGI see this request */
-        apr_table_setn(r->subprocess_env, UR_ENV_NAME, text);
-        apr_table_setn(r->notes, UR_NOTE_NAME, text);
+        ur_export(r, rule, st->phase);
         ap_add_output_filter(UR_FILTER_NAME, st, r, r->connection);
     }
 }
