@@ -3606,7 +3606,8 @@ static void ur_test_config(apr_pool_t *pconf, server_rec *s)
         apr_file_printf(out, "{\"vhost\":\"%s\",\"port\":%u,"
                         "\"vhost_defined\":%s,\"section\":\"%s\","
                         "\"file\":\"%s\",\"line\":%u,\"tokens\":%s,"
-                        "\"mode\":\"%s\",\"lock\":%s,\"upgrade\":\"%s\"}\n",
+                        "\"mode\":\"%s\",\"sunset\":%s,\"lock\":%s,"
+                        "\"upgrade\":\"%s\"}\n",
                         ur_json_escape(pconf, vs->server_hostname
                                               ? vs->server_hostname : "", js),
                         (unsigned)(vs->port ? vs->port
@@ -3623,6 +3624,10 @@ static void ur_test_config(apr_pool_t *pconf, server_rec *s)
                         e->conf->own.sched ? "schedule"
                         : e->conf->own.mode == UR_MODE_REPORT ? "report"
                                                               : "enforce",
+                        e->conf->own.sched
+                        ? apr_psprintf(pconf, "\"%s\"",
+                                       e->conf->own.sched->sunset_http)
+                        : "null",
                         e->conf->lock == UR_LOCK_ON ? "true" : "false",
                         ur_json_escape(pconf, rule->upgrade, js));
     }

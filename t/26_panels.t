@@ -11,7 +11,7 @@ use URTest qw(capture);
 use JSON::PP ();
 use File::Temp qw(tempdir);
 
-plan tests => 22;
+plan tests => 24;
 Test::More->builder->failure_output(\*STDERR);
 
 my $vars  = Apache::Test::vars();
@@ -66,8 +66,22 @@ is $rules[2]{section}, '<Location "/v1"> <If "%{QUERY_STRING} =~ /live/">', 'nes
 is_deeply $rules[2]{tokens}, [ 'websocket', 'h2c' ], 'alternatives as a list';
 is $rules[2]{mode}, 'enforce', 'an <If> with lines of its own enforces';
 ok $rules[3]{lock} && $rules[3]{section} eq '<Directory "/srv/www">', 'the lock is shown';
+ok !defined $rules[0]{sunset} && exists $rules[0]{sunset}, 'no schedule: sunset null';
 $out = capture($httpd, '-t', '-f', "$dir/httpd.conf");
 unlike $out, qr/^\{/m, 'without the define: no dump';
+spew("$dir/sched.conf", <<"CONF");
+ServerRoot "$dir"
+ServerName main.example
+Listen 127.0.0.1:9
+ErrorLog "$dir/error_log"
+LoadModule mpm_event_module "$LIBEXEC/mod_mpm_event.so"
+LoadModule upgrade_required_module "$so"
+UpgradeRequire TLS
+UpgradeRequireSunset 2099-06-01
+CONF
+$out = capture($httpd, '-t', '-D', 'DUMP_UPGRADE_REQUIRED', '-f', "$dir/sched.conf");
+like $out, qr/^\{.*"mode":"schedule","sunset":"Mon, 01 Jun 2099 00:00:00 GMT"/m,
+    'a schedule: mode schedule and its sunset';
 
 # ---- one snippet, without the server's configuration ----------------------
 my $check = "$top/conf/upgrade-required-check";
