@@ -20,22 +20,29 @@
  *       One line is one requirement, its protocols are alternatives, all
  *       lines of a scope must hold; a scope with lines replaces what it
  *       inherits.  Families: websocket, TLS[/1.x], HTTP/1.1, HTTP/2, h2c
- *       and any other RFC 9110 upgrade token.
- *   UpgradeRequireMode enforce | report
- *   UpgradeRequireTrustedProxy addr[/mask] ...   (server, vhost)
+ *       and any other RFC 9110 upgrade token (near-misses are refused).
+ *   UpgradeRequireMode enforce | report      (travels with the lines)
+ *   UpgradeRequireSunset, UpgradeRequireDeprecation, UpgradeRequireBrownout,
+ *   UpgradeRequireDeprecationPercent         (a migration schedule)
+ *   UpgradeRequireLock on | off              (.htaccess may only add)
+ *   UpgradeRequireTLSRedirect on | off, UpgradeRequireTLSURL url
+ *   UpgradeRequireTrustedProxy addr[/mask] ..., UpgradeRequireProxyScheme-
+ *   Header, UpgradeRequireProxyTLSVersionHeader   (server, vhost)
  *
  * Request flow.  Directive arguments are compiled at configuration time
  * into ur_rule structs with a pre-joined Upgrade value.  The decision is
- * made once, in post_perdir_config: the per-directory merge (including
- * .htaccess and <If>) is complete there, and authentication has not run
- * yet.  A fixups hook would be too late: a plaintext client of a
- * password-protected "UpgradeRequire TLS" area would first get a 401 and
- * send its password in clear.  The pure core (ur_evaluate) sees only a
- * ur_facts summary of the request; the glue gathers the facts, sets
- * Upgrade, Connection: Upgrade and Cache-Control on err_headers_out, picks
- * a body negotiated on Accept (unless an ErrorDocument 426 applies) and
- * returns HTTP_UPGRADE_REQUIRED.  An output filter, added only for our
- * own 426s (insert_error_filter for the canned or string body,
+ * made once, in post_perdir_config, for main requests and subrequests
+ * alike: the per-directory merge (including .htaccess and <If>) is
+ * complete there, and authentication has not run yet.  A fixups hook
+ * would be too late: a plaintext client of a password-protected
+ * "UpgradeRequire TLS" area would first get a 401 and send its password
+ * in clear.  The pure core (ur_evaluate, ur_decide's phases, the body
+ * builder) sees only a ur_facts summary of the request; the glue gathers
+ * the facts the way httpd and mod_http2/mod_proxy decide on them, sets
+ * Upgrade, Connection: Upgrade and Cache-Control on err_headers_out,
+ * picks a body negotiated on Accept (unless an ErrorDocument 426 applies)
+ * and returns HTTP_UPGRADE_REQUIRED.  An output filter, added only for
+ * our own 426s (insert_error_filter for the canned or string body,
  * insert_filter for the redirected ErrorDocument request), asserts those
  * headers once more just before they are sent, since error pages, CGIs,
  * mod_headers or mod_http2's h2c advertisement may have changed them.
