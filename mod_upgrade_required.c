@@ -1425,15 +1425,26 @@ static const char *ur_reason_text(ur_reason why)
     }
 }
 
-/* Escape for HTML text and attribute values, both quotes included. */
+static int ur_html_special(char c)
+{
+    return c == '&' || c == '<' || c == '>' || c == '"' || c == '\'';
+}
+
+/* Escape for HTML text and attribute values, both quotes included.  Most
+ * strings need nothing: they are returned as they are, unallocated. */
 static const char *ur_escape_html(apr_pool_t *p, const char *s)
 {
     apr_size_t n = 0;
     const char *q;
     char *out, *o;
 
+    for (q = s; *q && !ur_html_special(*q); q++)
+        ;
+    if (!*q) {
+        return s;
+    }
     for (q = s; *q; q++) {
-        n += strchr("&<>\"'", *q) ? 6 : 1;
+        n += ur_html_special(*q) ? 6 : 1;
     }
     o = out = apr_palloc(p, n + 1);
     for (q = s; *q; q++) {
@@ -1488,16 +1499,36 @@ static const char *ur_escape_json(apr_pool_t *p, const char *s)
  * §2; the quote is left out too) percent-encoded: the URL we print is
  * then inert in every body type, text/plain included.
  */
+static int ur_url_safe(unsigned char c)
+{
+    if (apr_isalnum(c)) {
+        return 1;
+    }
+    switch (c) {
+    case '-': case '.': case '_': case '~': case '!': case '$': case '&':
+    case '(': case ')': case '*': case '+': case ',': case ';': case '=':
+    case ':': case '@': case '/': case '?': case '%':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static const char *ur_inert_url(apr_pool_t *p, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     const char *q;
     char *out, *o;
 
+    for (q = s; *q && ur_url_safe((unsigned char)*q); q++)
+        ;
+    if (!*q) {
+        return s;
+    }
     o = out = apr_palloc(p, strlen(s) * 3 + 1);
     for (q = s; *q; q++) {
         unsigned char c = (unsigned char)*q;
-        if (c && (apr_isalnum(c) || strchr("-._~!$&()*+,;=:@/?%", c))) {
+        if (ur_url_safe(c)) {
             *o++ = (char)c;
         }
         else {
