@@ -214,16 +214,17 @@ typedef struct {
     const ur_schedule *sched;   /* a migration schedule, or NULL */
 } ur_set;
 
-#define UR_LOCK_UNSET       0
-#define UR_LOCK_ON          1
-#define UR_LOCK_OFF         2
+/* On/off directives with an unset state, so that the merge can tell. */
+#define UR_FLAG_UNSET       0
+#define UR_FLAG_ON          1
+#define UR_FLAG_OFF         2
 
 typedef struct {
     ur_set own;                 /* this section's lines; merged: in force */
     ur_set extra;               /* merged: .htaccess lines under a lock */
-    int lock;                   /* UR_LOCK_*: .htaccess may only add */
+    int lock;                   /* UR_FLAG_*: .htaccess may only add */
     int htaccess;               /* written in an .htaccess file */
-    int redirect;               /* UR_LOCK_* values: 308 to https */
+    int redirect;               /* UR_FLAG_*: 308 to https */
     const char *tls_url;        /* https://host[:port][/prefix], or NULL */
     ur_schedule *sched_build;   /* config time only: own.sched, writable */
     apr_array_header_t *build;  /* config time only: rules being added */
@@ -2068,21 +2069,21 @@ static void *ur_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     const ur_dir_conf *base = basev, *add = addv;
     ur_dir_conf *conf;
-    int locked = add->htaccess && base->lock == UR_LOCK_ON;
+    int locked = add->htaccess && base->lock == UR_FLAG_ON;
 
     if (!add->own.rules && add->own.mode == UR_MODE_UNSET && !add->own.sched
-        && add->lock == UR_LOCK_UNSET && add->redirect == UR_LOCK_UNSET
+        && add->lock == UR_FLAG_UNSET && add->redirect == UR_FLAG_UNSET
         && !add->tls_url) {
         return basev;
     }
-    if (add->own.rules && !locked && base->lock != UR_LOCK_ON
-        && !base->extra.nrules && base->redirect == UR_LOCK_UNSET
+    if (add->own.rules && !locked && base->lock != UR_FLAG_ON
+        && !base->extra.nrules && base->redirect == UR_FLAG_UNSET
         && !base->tls_url) {
         return addv;
     }
     conf = apr_pcalloc(p, sizeof(*conf));
-    conf->lock = add->lock != UR_LOCK_UNSET ? add->lock : base->lock;
-    conf->redirect = add->redirect != UR_LOCK_UNSET ? add->redirect
+    conf->lock = add->lock != UR_FLAG_UNSET ? add->lock : base->lock;
+    conf->redirect = add->redirect != UR_FLAG_UNSET ? add->redirect
                                                     : base->redirect;
     conf->tls_url = add->tls_url ? add->tls_url : base->tls_url;
     if (locked) {
@@ -2557,10 +2558,10 @@ static const char *ur_cmd_lock(cmd_parms *cmd, void *dconf,
         return err;
     }
     if (!apr_cstr_casecmp(argv[0], "on")) {
-        conf->lock = UR_LOCK_ON;
+        conf->lock = UR_FLAG_ON;
     }
     else if (!apr_cstr_casecmp(argv[0], "off")) {
-        conf->lock = UR_LOCK_OFF;
+        conf->lock = UR_FLAG_OFF;
     }
     else {
         return apr_psprintf(cmd->pool, "UpgradeRequireLock: unknown value "
@@ -2580,10 +2581,10 @@ static const char *ur_cmd_redirect(cmd_parms *cmd, void *dconf,
         return err;
     }
     if (!apr_cstr_casecmp(argv[0], "on")) {
-        conf->redirect = UR_LOCK_ON;
+        conf->redirect = UR_FLAG_ON;
     }
     else if (!apr_cstr_casecmp(argv[0], "off")) {
-        conf->redirect = UR_LOCK_OFF;
+        conf->redirect = UR_FLAG_OFF;
     }
     else {
         return apr_psprintf(cmd->pool, "UpgradeRequireTLSRedirect: unknown "
@@ -3570,7 +3571,7 @@ static int ur_post_perdir(request_rec *r)
 
     /* what the body, the filter and the ErrorDocument request need */
     st = ur_new_state(r, &d, &f);
-    if (conf->redirect == UR_LOCK_ON && !st->conn_tls
+    if (conf->redirect == UR_FLAG_ON && !st->conn_tls
         && ur_fails_only_tls(conf, &f, now, key)) {
         return ur_redirect(r, st);
     }
@@ -3666,7 +3667,7 @@ static void ur_test_config(apr_pool_t *pconf, server_rec *s)
                         ? apr_psprintf(pconf, "\"%s\"",
                                        e->conf->own.sched->sunset_http)
                         : "null",
-                        e->conf->lock == UR_LOCK_ON ? "true" : "false",
+                        e->conf->lock == UR_FLAG_ON ? "true" : "false",
                         ur_json_escape(pconf, rule->upgrade, js));
     }
 }
