@@ -54,7 +54,7 @@ UNIT_LIBS    = $(shell apr-1-config --link-ld --libs) \
 GENERATED_CONF = $(patsubst %.conf.in,%.conf,$(wildcard t/conf/*.conf.in t/conf/*/*.conf.in)) \
     t/conf/httpd.conf t/conf/apache_test_config.pm conf/upgrade_required.load
 
-.PHONY: all maintainer install uninstall test unit asan asan-build fuzz run deb clean FORCE
+.PHONY: all maintainer install uninstall test unit asan asan-build fuzz bench run deb clean FORCE
 
 # The version is defined once, as UR_VERSION in the source; the package
 # version comes from there, and conf/debian/changelog must agree with it.
@@ -189,6 +189,12 @@ $(FUZZ_BIN): t/fuzz.c $(SRC)
 	    -fno-sanitize-recover=undefined -DUR_UNIT_TEST \
 	    $(shell apr-1-config --includes --cppflags) -o $@ t/fuzz.c \
 	    $(shell apr-1-config --link-ld --libs)
+
+# Instructions per request under callgrind for every case of issue 12 and
+# the 10,000-vhost config, with each ratio next to its target (t/bench/run);
+# exits 0 whether or not the targets are met.  Not part of "make test".
+bench: all
+	t/bench/run
 
 # dpkg-buildpackage in a temporary copy of the source with conf/debian as
 # debian/ (the top level of this repository stays as it is), then lintian,
