@@ -1462,23 +1462,34 @@ static const char *ur_escape_html(apr_pool_t *p, const char *s)
     return out;
 }
 
-/* A JSON string's content: controls and the characters of special as
- * \uXXXX escapes (a NUL byte ends the input, never matches special). */
+/* Must c be a \uXXXX escape in a JSON string?  Controls, the quote and
+ * the backslash always; html_safe: also <>&' (a body a browser might
+ * sniff as HTML). */
+static int ur_json_special(unsigned char c, int html_safe)
+{
+    return c < 0x20 || c == 0x7f || c == '"' || c == '\\'
+           || (html_safe && (c == '<' || c == '>' || c == '&' || c == '\''));
+}
+
+/* A JSON string's content, escaped as ur_json_special says. */
 static const char *ur_json_escape(apr_pool_t *p, const char *s,
-                                  const char *special)
+                                  int html_safe)
 {
     apr_size_t n = 0;
     const char *q;
     char *out, *o;
 
     for (q = s; *q; q++) {
-        n += (apr_iscntrl(*q) || strchr(special, *q)) ? 6 : 1;
+        n += ur_json_special((unsigned char)*q, html_safe) ? 6 : 1;
     }
     o = out = apr_palloc(p, n + 1);
     for (q = s; *q; q++) {
         unsigned char c = (unsigned char)*q;
-        if (apr_iscntrl(c) || strchr(special, c)) {
-            apr_snprintf(o, 7, "\\u%04x", c);
+        if (ur_json_special(c, html_safe)) {
+            static const char hex[] = "0123456789abcdef";
+            memcpy(o, "\\u00", 4);
+            o[4] = hex[c >> 4];
+            o[5] = hex[c & 15];
             o += 6;
         }
         else {
@@ -1492,7 +1503,7 @@ static const char *ur_json_escape(apr_pool_t *p, const char *s,
 /* Escape for a JSON string: quotes, backslashes, controls and <>&. */
 static const char *ur_escape_json(apr_pool_t *p, const char *s)
 {
-    return ur_json_escape(p, s, "\"\\<>&'");
+    return ur_json_escape(p, s, 1);
 }
 
 /*
@@ -3629,7 +3640,7 @@ static int ur_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
  */
 static void ur_test_config(apr_pool_t *pconf, server_rec *s)
 {
-    static const char js[] = "\"\\";
+    static const int js = 0;
     apr_file_t *out;
     int i;
 
