@@ -1109,6 +1109,7 @@ typedef struct {
     const char *upgrade;        /* Upgrade value for this connection */
     int conn_tls;               /* the connection is TLS (mod_ssl) */
     int proxy_tls;              /* a trusted proxy says the client has TLS */
+    int h2c_possible;           /* the core would take an h2c offer here */
     ur_phase phase;             /* which phase decided */
     apr_int64_t until;          /* brownout: when this window ends */
 } ur_state;
@@ -2559,47 +2560,26 @@ static const char *ur_cmd_percent(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-static const char *ur_cmd_lock(cmd_parms *cmd, void *dconf,
+/* UpgradeRequireLock, UpgradeRequireTLSRedirect: on | off into the
+ * ur_dir_conf field at offset cmd->info, leaving "unset" for the merge. */
+static const char *ur_cmd_flag(cmd_parms *cmd, void *dconf,
                                int argc, char *const argv[])
 {
-    ur_dir_conf *conf = dconf;
+    int *field = (int *)((char *)dconf + (apr_size_t)cmd->info);
     const char *err = ur_one_arg(cmd, argc, argv, "on, off");
 
     if (err) {
         return err;
     }
     if (!apr_cstr_casecmp(argv[0], "on")) {
-        conf->lock = UR_FLAG_ON;
+        *field = UR_FLAG_ON;
     }
     else if (!apr_cstr_casecmp(argv[0], "off")) {
-        conf->lock = UR_FLAG_OFF;
+        *field = UR_FLAG_OFF;
     }
     else {
-        return apr_psprintf(cmd->pool, "UpgradeRequireLock: unknown value "
-                            "'%s' (allowed: on, off)",
-                            ur_quote(cmd->pool, argv[0]));
-    }
-    return NULL;
-}
-
-static const char *ur_cmd_redirect(cmd_parms *cmd, void *dconf,
-                                   int argc, char *const argv[])
-{
-    ur_dir_conf *conf = dconf;
-    const char *err = ur_one_arg(cmd, argc, argv, "on, off");
-
-    if (err) {
-        return err;
-    }
-    if (!apr_cstr_casecmp(argv[0], "on")) {
-        conf->redirect = UR_FLAG_ON;
-    }
-    else if (!apr_cstr_casecmp(argv[0], "off")) {
-        conf->redirect = UR_FLAG_OFF;
-    }
-    else {
-        return apr_psprintf(cmd->pool, "UpgradeRequireTLSRedirect: unknown "
-                            "value '%s' (allowed: on, off)",
+        return apr_psprintf(cmd->pool, "%s: unknown value '%s' (allowed: "
+                            "on, off)", cmd->cmd->name,
                             ur_quote(cmd->pool, argv[0]));
     }
     return NULL;
@@ -3017,8 +2997,6 @@ static void ur_where_to(request_rec *r, const ur_state *st, ur_where *w)
 static void ur_set_body(request_rec *r, ur_state *st)
 {
     ur_where w;
-    int h2c_possible = (st->conf->families & UR_NEED_H2C)
-                       && ur_h2c_possible(r);
 
     st->own_body = 1;
     st->body = ur_negotiate(apr_table_get(r->headers_in, "Accept"));
@@ -3032,7 +3010,7 @@ static void ur_set_body(request_rec *r, ur_state *st)
                                                              "Upgrade"),
                                                r->method, r->protocol),
                                            NULL),
-                               h2c_possible,
+                               st->h2c_possible,
                                st->body == UR_BODY_HTML ? ur_signature(r)
                                                         : ""));
 }
@@ -3159,9 +3137,9 @@ static ur_state *ur_new_state(request_rec *top, const ur_decision *d,
         ur_proxy_tls(top, &pf);
         st->proxy_tls = pf.tls == UR_TLS_PROXY;
     }
-    st->upgrade = ur_advertise(top->pool, rule,
-                               (rule->families & UR_NEED_H2C)
-                               && ur_h2c_possible(top));
+    /* asked once: the advertisement and the body both need it */
+    st->h2c_possible = (set->families & UR_NEED_H2C) && ur_h2c_possible(top);
+    st->upgrade = ur_advertise(top->pool, rule, st->h2c_possible);
     return st;
 }
 
@@ -3903,11 +3881,13 @@ static const command_rec ur_cmds[] = {
                       "0-100: the share of non-compliant clients refused "
                       "between deprecation and sunset, sticky per address"),
     /* not OR_AUTHCFG: httpd itself refuses it in .htaccess */
-    AP_INIT_TAKE_ARGV("UpgradeRequireLock", ur_cmd_lock, NULL,
+    AP_INIT_TAKE_ARGV("UpgradeRequireLock", ur_cmd_flag,
+                      (void *)APR_OFFSETOF(ur_dir_conf, lock),
                       RSRC_CONF | ACCESS_CONF,
                       "'on': .htaccess files can add requirements here, "
                       "never remove, replace or report on these"),
-    AP_INIT_TAKE_ARGV("UpgradeRequireTLSRedirect", ur_cmd_redirect, NULL,
+    AP_INIT_TAKE_ARGV("UpgradeRequireTLSRedirect", ur_cmd_flag,
+                      (void *)APR_OFFSETOF(ur_dir_conf, redirect),
                       RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
                       "'on': a plaintext request that fails only TLS "
                       "requirements gets 308 to the https:// URL"),
