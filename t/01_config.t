@@ -6,13 +6,7 @@ use warnings FATAL => 'all';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Apache::Test qw(-withtestmore);
-use File::Temp qw(tempdir);
-
-my $LIBEXEC = `apxs -q LIBEXECDIR`;
-chomp $LIBEXEC;
-my $vars  = Apache::Test::vars();
-my $httpd = $vars->{httpd};
-my $so    = "$vars->{top_dir}/.libs/mod_upgrade_required.so";
+use URTest qw(httpd_check directive_contexts);
 
 my $ALLOWED = q{(allowed: TLS, TLS/1.0, TLS/1.1, TLS/1.2, TLS/1.3)};
 my @cases = (
@@ -128,24 +122,9 @@ my @cases = (
 plan tests => 2 * @cases + 5;
 Test::More->builder->failure_output(\*STDERR);
 
-my $dir = tempdir(CLEANUP => 1);
 for my $c (@cases) {
     my ($label, $lines, $want) = @$c;
-    open my $fh, '>', "$dir/httpd.conf" or die $!;
-    print $fh <<"CONF";
-ServerRoot "$dir"
-ServerName localhost
-Listen 127.0.0.1:9
-PidFile "$dir/httpd.pid"
-ErrorLog "$dir/error_log"
-LoadModule mpm_event_module "$LIBEXEC/mod_mpm_event.so"
-LoadModule authz_core_module "$LIBEXEC/mod_authz_core.so"
-LoadModule upgrade_required_module "$so"
-$lines
-CONF
-    close $fh;
-    my $out = `'$httpd' -t -f '$dir/httpd.conf' 2>&1`;
-    my $status = $? >> 8;
+    my ($status, $out) = httpd_check($lines);
     if (!defined $want) {
         is $status, 0, "$label: httpd -t accepts it";
         like $out, qr/Syntax OK/, "$label: Syntax OK";
@@ -166,21 +145,7 @@ CONF
 # table itself: the proxy directives are server config and vhost only,
 # UpgradeRequire and UpgradeRequireMode are allowed in .htaccess
 # (AuthConfig), UpgradeRequireLock is not.
-open my $lf, '>', "$dir/list.conf" or die $!;
-print $lf <<"CONF";
-ServerRoot "$dir"
-ServerName localhost
-Listen 127.0.0.1:9
-ErrorLog "$dir/error_log"
-LoadModule mpm_event_module "$LIBEXEC/mod_mpm_event.so"
-LoadModule upgrade_required_module "$so"
-CONF
-close $lf;
-my $list = `'$httpd' -L -f '$dir/list.conf' 2>&1`;
-my %where;
-while ($list =~ /^(UpgradeRequire\w*) \(mod_upgrade_required\.c\)\n(?:\t.*\n)*?\t(Allowed in .*)$/mg) {
-    $where{$1} = $2;
-}
+my %where = %{ directive_contexts() };
 for my $d (qw(UpgradeRequireTrustedProxy UpgradeRequireProxySchemeHeader
               UpgradeRequireProxyTLSVersionHeader)) {
     like $where{$d} // '', qr/^Allowed in \*\.conf only outside <Directory>, <Files>, <Location>, or <If>$/,

@@ -8,7 +8,7 @@ use warnings FATAL => 'all';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Apache::Test qw(-withtestmore);
-use URTest qw(t_vars header_lines error_log_size error_log_since);
+use URTest qw(t_vars header_lines error_log_size error_log_since httpd_check);
 use URReq qw(req expect);
 
 plan tests => 39;
@@ -135,11 +135,6 @@ is_deeply $r->{upgrade}, ['websocket'], 'with our Upgrade line';
 like $r->{connection}[0] // '', qr/Upgrade/i, 'and Connection: Upgrade';
 
 # ---- config errors of the new directives ---------------------------------
-my $LIBEXEC = `apxs -q LIBEXECDIR`;
-chomp $LIBEXEC;
-my $httpd = Apache::Test::vars()->{httpd};
-require File::Temp;
-my $dir = File::Temp::tempdir(CLEANUP => 1);
 for my $c (
     [ 'UpgradeRequireTLSURL http://example.org', qr/UpgradeRequireTLSURL: 'http:\/\/example\.org' is not an https:\/\/ URL \(allowed: https:\/\/host\[:port\]\[\/path\]\)/ ],
     [ 'UpgradeRequireTLSURL https://', qr/UpgradeRequireTLSURL: no host in 'https:\/\/'/ ],
@@ -150,18 +145,7 @@ for my $c (
     [ "UpgradeRequireTLSRedirect on\nUpgradeRequireTLSURL https://[2001:db8::1]:8443/x/", undef ],
 ) {
     my ($lines, $want) = @$c;
-    open my $fh, '>', "$dir/httpd.conf" or die $!;
-    print $fh <<"CONF";
-ServerRoot "$dir"
-ServerName localhost
-Listen 127.0.0.1:9
-ErrorLog "$dir/error_log"
-LoadModule mpm_event_module "$LIBEXEC/mod_mpm_event.so"
-LoadModule upgrade_required_module "$v->{top_dir}/.libs/mod_upgrade_required.so"
-$lines
-CONF
-    close $fh;
-    my $out = `'$httpd' -t -f '$dir/httpd.conf' 2>&1`;
+    my (undef, $out) = httpd_check($lines);
     if ($want) {
         like $out, $want, "httpd -t refuses: $lines";
     }

@@ -31,14 +31,14 @@ use warnings FATAL => 'all';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Apache::Test qw(-withtestmore);
-use URTest qw(t_vars header_lines error_log_size error_log_since curl nghttp);
+use URTest qw(t_vars header_lines error_log_size error_log_since curl nghttp
+              httpd_check directive_contexts);
 use URReq qw(req);
 use URRun qw(run_cmd);
 use POSIX qw(strftime floor);
 use Time::Local qw(timegm);
 use File::Path qw(make_path remove_tree);
 use File::Copy qw(copy);
-use File::Temp qw(tempdir);
 use JSON::PP ();
 
 POSIX::setlocale(POSIX::LC_TIME(), 'C');
@@ -482,10 +482,6 @@ like $out, qr/brownout/i, 'curl over h2c: the brownout body arrives';
 
 # ---- configuration errors (httpd -t) ----------------------------------------------------
 {
-    my $LIBEXEC = `apxs -q LIBEXECDIR`;
-    chomp $LIBEXEC;
-    my $vars = Apache::Test::vars();
-    my $dir = tempdir(CLEANUP => 1);
     my $S = 'UpgradeRequireSunset 2099-06-01';
     my @cfg = (
         # label, lines in a <Location>, expected (undef: Syntax OK; a regex)
@@ -549,23 +545,7 @@ like $out, qr/brownout/i, 'curl over h2c: the brownout body arrives';
     );
     for my $c (@cfg) {
         my ($label, $lines, $want) = @$c;
-        open my $fh, '>', "$dir/httpd.conf" or die $!;
-        print $fh <<"CONF";
-ServerRoot "$dir"
-ServerName localhost
-Listen 127.0.0.1:9
-PidFile "$dir/httpd.pid"
-ErrorLog "$dir/error_log"
-LoadModule mpm_event_module "$LIBEXEC/mod_mpm_event.so"
-LoadModule authz_core_module "$LIBEXEC/mod_authz_core.so"
-LoadModule upgrade_required_module "$vars->{top_dir}/.libs/mod_upgrade_required.so"
-<Location /x>
-$lines
-</Location>
-CONF
-        close $fh;
-        my $cout = `'$vars->{httpd}' -t -f '$dir/httpd.conf' 2>&1`;
-        my $status = $? >> 8;
+        my ($status, $cout) = httpd_check("<Location /x>\n$lines\n</Location>");
         if (!defined $want) {
             ok $status == 0 && $cout =~ /Syntax OK/, "httpd -t accepts $label" or diag $cout;
         }
@@ -576,21 +556,7 @@ CONF
         }
     }
     # httpd -L, from the command table: allowed where UpgradeRequire is
-    open my $lf, '>', "$dir/list.conf" or die $!;
-    print $lf <<"CONF";
-ServerRoot "$dir"
-ServerName localhost
-Listen 127.0.0.1:9
-ErrorLog "$dir/error_log"
-LoadModule mpm_event_module "$LIBEXEC/mod_mpm_event.so"
-LoadModule upgrade_required_module "$vars->{top_dir}/.libs/mod_upgrade_required.so"
-CONF
-    close $lf;
-    my $list = `'$vars->{httpd}' -L -f '$dir/list.conf' 2>&1`;
-    my %where;
-    while ($list =~ /^(UpgradeRequire\w*) \(mod_upgrade_required\.c\)\n(?:\t.*\n)*?\t(Allowed in .*)$/mg) {
-        $where{$1} = $2;
-    }
+    my %where = %{ directive_contexts() };
     for my $d (qw(UpgradeRequireSunset UpgradeRequireDeprecation UpgradeRequireBrownout
                   UpgradeRequireDeprecationPercent)) {
         is $where{$d} // '', 'Allowed in *.conf anywhere and in .htaccess',

@@ -21,7 +21,7 @@ use Time::HiRes ();
 our @EXPORT_OK = qw(t_vars raw_socket tls_socket read_head read_body
     read_response raw_exchange header_lines ws_frame ws_read_frame
     ws_accept_key ws_echo_start capture curl nghttp error_log_size
-    error_log_since);
+    error_log_since httpd_check directive_contexts);
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
 my $WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';    # RFC 6455 1.3
@@ -339,6 +339,46 @@ sub curl {
 # with stderr merged, exit status in $?.
 sub nghttp {
     return capture('nghttp', "--timeout=$DEFAULT_TIMEOUT", @_);
+}
+
+# httpd_check($lines) -> (exit status, output) of "httpd -t" on a minimal
+# server of its own (mpm_event, authz_core, our module) with $lines as its
+# configuration; @flags go on the command line (-D DUMP_..., -L).
+sub httpd_check {
+    my ($lines, @flags) = @_;
+    require Apache::Test;
+    require File::Temp;
+    my $vars = Apache::Test::vars();
+    my $libexec = capture('apxs', '-q', 'LIBEXECDIR');
+    chomp $libexec;
+    my $dir = File::Temp::tempdir(CLEANUP => 1);
+    open my $fh, '>', "$dir/httpd.conf" or die "URTest: $dir: $!\n";
+    print $fh <<"CONF";
+ServerRoot "$dir"
+ServerName localhost
+Listen 127.0.0.1:9
+PidFile "$dir/httpd.pid"
+ErrorLog "$dir/error_log"
+LoadModule mpm_event_module "$libexec/mod_mpm_event.so"
+LoadModule authz_core_module "$libexec/mod_authz_core.so"
+LoadModule upgrade_required_module "$vars->{top_dir}/.libs/mod_upgrade_required.so"
+$lines
+CONF
+    close $fh;
+    my $out = capture($vars->{httpd}, (@flags ? @flags : '-t'),
+                      '-f', "$dir/httpd.conf");
+    return ($? >> 8, $out);
+}
+
+# { directive => "Allowed in ..." } for our directives, from "httpd -L":
+# the contexts httpd itself enforces, read from the command table.
+sub directive_contexts {
+    my (undef, $list) = httpd_check('', '-L');
+    my %where;
+    while ($list =~ /^(UpgradeRequire\w*) \(mod_upgrade_required\.c\)\n(?:\t.*\n)*?\t(Allowed in .*)$/mg) {
+        $where{$1} = $2;
+    }
+    return \%where;
 }
 
 # Current size of t/logs/error_log: take it before the request to audit.
