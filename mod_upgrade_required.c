@@ -3499,7 +3499,10 @@ static int ur_post_perdir(request_rec *r)
         ur_log_facts(r, &f);
     }
     now = apr_time_sec(top->request_time);
-    key = ur_client_key(top);
+    /* the client's hash only where a deprecation percentage needs it */
+    key = (conf->own.sched && conf->own.sched->percent > 0)
+          || (conf->extra.sched && conf->extra.sched->percent > 0)
+          ? ur_client_key(top) : 0;
     ur_decide(conf, &f, now, key, &d);
     if (!d.set) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
