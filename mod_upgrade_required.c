@@ -52,16 +52,21 @@
 #include "apr_cstr.h"
 #include "apr_lib.h"
 #include "apr_network_io.h"
+#include "apr_atomic.h"
+#include "apr_shm.h"
 
 #ifndef UR_UNIT_TEST
 #include "httpd.h"
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "http_main.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "http_ssl.h"
 #include "mod_core.h"
+#include "mod_status.h"
+#include "scoreboard.h"
 #include "util_filter.h"
 #endif
 
@@ -163,7 +168,12 @@ typedef struct {
     const char *json;           /* JSON array of the tokens */
     const char *file;           /* where the directive was written */
     unsigned line;              /* ... and on which line */
+    apr_uint32_t slot;          /* its live counters; UR_SLOT_HTACCESS */
 } ur_rule;
+
+/* The counters of an .htaccess line are its virtual host's .htaccess
+ * slot: such lines are only known per request. */
+#define UR_SLOT_HTACCESS    0xffffffffU
 
 /* A brownout window.  Recurring ones are offsets within their period
  * (an hour, a day, a week from Monday 00:00 UTC), end < start wrapping
@@ -236,6 +246,8 @@ typedef struct {
     const char *scheme_value;   /* ... and its value for TLS */
     const char *version_header; /* negotiated TLS version; "" none */
     int tls_port;               /* port of our TLS twin; 0: unknown */
+    apr_uint32_t htslot;        /* counter slot of its .htaccess lines */
+    int htdup;                  /* its name:port is the n+1th of a kind */
 } ur_srv_conf;
 
 /* ------------------------------------------------------------------ */
@@ -1389,6 +1401,96 @@ static const char *const ur_phase_name[] = {
     "enforced", "report", "deprecated", "brownout"
 };
 
+/*
+ * Live counters: per counted line, one 64-bit counter for each kind of
+ * decision and reason (99 of them, 792 bytes of shared memory that stay
+ * untouched, hence unmapped, until a request moves one).
+ */
+typedef enum {
+    UR_CNT_PASSED = 0,          /* every requirement met */
+    UR_CNT_REFUSED,             /* 426, enforced (mode or sunset passed) */
+    UR_CNT_REFUSED_DEPRECATED,  /* 426 for the deprecation percentage */
+    UR_CNT_REFUSED_BROWNOUT,    /* 426 in a brownout window */
+    UR_CNT_REDIRECTED,          /* 308 to https, enforced */
+    UR_CNT_REDIRECTED_DEPRECATED,
+    UR_CNT_REDIRECTED_BROWNOUT,
+    UR_CNT_SERVED,              /* report mode, before any deprecation */
+    UR_CNT_SERVED_DEPRECATED,   /* served with Deprecation and Sunset */
+    UR_CNT_KINDS
+} ur_cnt_kind;
+
+#define UR_NREASONS         (UR_H2C_REFUSED + 1)
+#define UR_CNT_PER_SLOT     (UR_CNT_KINDS * UR_NREASONS)
+
+/* The label values of a kind: outcome and phase. */
+static const char *const ur_cnt_outcome[UR_CNT_KINDS] = {
+    "passed", "refused", "refused", "refused", "redirected", "redirected",
+    "redirected", "served", "served"
+};
+static const char *const ur_cnt_phase[UR_CNT_KINDS] = {
+    "none", "enforced", "deprecated", "brownout", "enforced", "deprecated",
+    "brownout", "report", "deprecated"
+};
+
+/* ... and of a reason (stable: dashboards and alerts are written on them) */
+static const char *const ur_reason_label[UR_NREASONS] = {
+    "none", "no_upgrade", "http10_upgrade", "ws_method", "ws_version",
+    "ws_key", "plaintext", "tls_old", "tls_unproven", "http_old",
+    "h2c_refused"
+};
+
+/* Which counter a decision moves: refuse and redirect as decided, in the
+ * phase that decided. */
+static ur_cnt_kind ur_count_kind(int refuse, int redirect, ur_phase phase)
+{
+    if (!refuse) {
+        return phase == UR_PH_DEPRECATED ? UR_CNT_SERVED_DEPRECATED
+                                         : UR_CNT_SERVED;
+    }
+    switch (phase) {
+    case UR_PH_DEPRECATED:
+        return redirect ? UR_CNT_REDIRECTED_DEPRECATED
+                        : UR_CNT_REFUSED_DEPRECATED;
+    case UR_PH_BROWNOUT:
+        return redirect ? UR_CNT_REDIRECTED_BROWNOUT
+                        : UR_CNT_REFUSED_BROWNOUT;
+    default:
+        return redirect ? UR_CNT_REDIRECTED : UR_CNT_REFUSED;
+    }
+}
+
+/* A Prometheus label value (text format 0.0.4): backslash, double quote
+ * and line feed escaped; a file name may hold all three. */
+static const char *ur_prom_escape(apr_pool_t *p, const char *s)
+{
+    apr_size_t n = 0;
+    const char *c;
+    char *out, *o;
+
+    for (c = s; *c; c++) {
+        n += (*c == '\\' || *c == '"' || *c == '\n') ? 2 : 1;
+    }
+    if (n == (apr_size_t)(c - s)) {
+        return s;
+    }
+    o = out = apr_palloc(p, n + 1);
+    for (c = s; *c; c++) {
+        if (*c == '\\' || *c == '"') {
+            *o++ = '\\';
+            *o++ = *c;
+        }
+        else if (*c == '\n') {
+            *o++ = '\\';
+            *o++ = 'n';
+        }
+        else {
+            *o++ = *c;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 /* "addr[/mask]" of UpgradeRequireTrustedProxy: 1 and *sub, or 0. */
 static int ur_parse_subnet(apr_pool_t *p, const char *arg,
                            apr_ipsubnet_t **sub)
@@ -2028,18 +2130,51 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
 /* Configuration: create and merge                                     */
 /* ------------------------------------------------------------------ */
 
-/* "httpd -t -D DUMP_UPGRADE_REQUIRED": every compiled rule, recorded as
- * the configuration is read (only under that define: no cost otherwise) */
+/* Every line of the server configuration, recorded as it is read: its
+ * counter slot is its index here, and "httpd -t -D DUMP_UPGRADE_REQUIRED"
+ * prints them (only under that define is the section named). */
 #define UR_DUMP_DEFINE      "DUMP_UPGRADE_REQUIRED"
 
 typedef struct {
     server_rec *s;              /* the (virtual) server of the section */
-    const char *section;        /* "<Location /x> <If ...>", or "" */
-    const ur_dir_conf *conf;    /* its configuration, read at dump time */
+    const ap_directive_t *d;    /* the line (the tree stays in pconf) */
+    const ur_dir_conf *conf;    /* its configuration, read later */
     int index;                  /* which line of conf->own */
-} ur_dump_entry;
+    int dup;                    /* the n+1th line with the same labels */
+} ur_line_entry;
 
-static apr_array_header_t *ur_dump_list;
+/* Does this section say where a line applies?  <VirtualHost> is the
+ * server_rec, <IfModule>/<IfDefine> only decide whether it is read. */
+static int ur_scoping_section(const ap_directive_t *d)
+{
+    return apr_cstr_casecmp(d->directive, "<VirtualHost")
+           && apr_cstr_casecmpn(d->directive, "<IfModule", 9)
+           && apr_cstr_casecmpn(d->directive, "<IfDefine", 9);
+}
+
+/* "<Location /x> <If ...>" around a line, or "" */
+static const char *ur_section(apr_pool_t *p, const ap_directive_t *line)
+{
+    const ap_directive_t *d;
+    const char *section = "";
+
+    for (d = line->parent; d; d = d->parent) {
+        if (ur_scoping_section(d)) {
+            section = apr_pstrcat(p, d->directive, " ", d->args,
+                                  *section ? " " : "", section, NULL);
+        }
+    }
+    return section;
+}
+
+static apr_array_header_t *ur_lines;    /* ur_line_entry, in pconf */
+static int ur_dumping;                  /* -D DUMP_UPGRADE_REQUIRED */
+
+/* This generation's counters (shared memory, see ur_counters_setup) and
+ * its number of slots; 0 slots: no counters, nothing is counted. */
+static apr_uint64_t *ur_counts;
+static apr_uint32_t ur_cnt_nslots;
+static int ur_status_off;               /* UpgradeRequireServerStatus off */
 
 static void *ur_create_dir_conf(apr_pool_t *p, char *dir)
 {
@@ -2128,6 +2263,9 @@ static void *ur_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
                                             : base->scheme_value;
     conf->version_header = add->version_header ? add->version_header
                                                : base->version_header;
+    conf->tls_port = 0;
+    conf->htslot = UR_SLOT_HTACCESS;
+    conf->htdup = 0;
     return conf;
 }
 
@@ -2266,23 +2404,16 @@ static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
     }
     rule->file = cmd->directive->filename;
     rule->line = cmd->directive->line_num;
-    if (ur_dump_list) {
-        ur_dump_entry *e = apr_array_push(ur_dump_list);
-        const ap_directive_t *d;
+    rule->slot = UR_SLOT_HTACCESS;
+    if (!conf->htaccess) {
+        ur_line_entry *e = apr_array_push(ur_lines);
 
+        rule->slot = (apr_uint32_t)(ur_lines->nelts - 1);
         e->s = cmd->server;
         e->conf = conf;
         e->index = conf->build->nelts - 1;
-        e->section = "";
-        for (d = cmd->directive->parent; d; d = d->parent) {
-            if (apr_cstr_casecmp(d->directive, "<VirtualHost")
-                && apr_cstr_casecmpn(d->directive, "<IfModule", 9)
-                && apr_cstr_casecmpn(d->directive, "<IfDefine", 9)) {
-                e->section = apr_pstrcat(cmd->pool, d->directive, " ",
-                                         d->args, *e->section ? " " : "",
-                                         e->section, NULL);
-            }
-        }
+        e->dup = 0;
+        e->d = cmd->directive;
     }
     for (i = 0; i < rule->ntokens; i++) {
         if (rule->tokens[i].tls_min) {
@@ -2742,6 +2873,24 @@ static const char *ur_cmd_version_header(cmd_parms *cmd, void *dconf,
 /* ------------------------------------------------------------------ */
 
 /* Is the TCP peer (never a mod_remoteip rewrite) a trusted proxy? */
+/* UpgradeRequireServerStatus: the counters are server-wide, so is this */
+static const char *ur_cmd_server_status(cmd_parms *cmd, void *dconf,
+                                        int argc, char *const argv[])
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err || (err = ur_one_arg(cmd, argc, argv, "on, off")) != NULL) {
+        return err;
+    }
+    if (apr_cstr_casecmp(argv[0], "on") && apr_cstr_casecmp(argv[0], "off")) {
+        return apr_psprintf(cmd->pool, "UpgradeRequireServerStatus: unknown "
+                            "value '%s' (allowed: on, off)",
+                            ur_quote(cmd->pool, argv[0]));
+    }
+    ur_status_off = !apr_cstr_casecmp(argv[0], "off");
+    return NULL;
+}
+
 static int ur_trusted_peer(request_rec *r)
 {
     const ur_srv_conf *sconf = ap_get_module_config(r->server->module_config,
@@ -3206,6 +3355,56 @@ static unsigned ur_client_key(request_rec *r)
     return h;
 }
 
+/* ------------------------------------------------------------------ */
+/* Live counters: the request side                                     */
+/* ------------------------------------------------------------------ */
+
+/* A line's slot: its own, or its virtual host's .htaccess slot. */
+static apr_uint32_t ur_slot_of(const request_rec *r, const ur_rule *rule)
+{
+    const ur_srv_conf *sconf;
+
+    if (rule->slot != UR_SLOT_HTACCESS) {
+        return rule->slot;
+    }
+    sconf = ap_get_module_config(r->server->module_config,
+                                 &upgrade_required_module);
+    return sconf->htslot;
+}
+
+/* One lock-free 64-bit add: no lock, no allocation, no system call, and
+ * a busy server never wraps. */
+static void ur_count(const request_rec *r, const ur_rule *rule,
+                     ur_cnt_kind kind, ur_reason why)
+{
+    apr_uint32_t slot = ur_slot_of(r, rule);
+    apr_uint64_t *c;
+
+    if (slot >= ur_cnt_nslots) {
+        return;
+    }
+    c = &ur_counts[(apr_size_t)slot * UR_CNT_PER_SLOT
+                   + (apr_size_t)kind * UR_NREASONS + why];
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+#else
+    apr_atomic_inc64(c);
+#endif
+}
+
+/* A request that met everything: every line in force passed. */
+static void ur_count_passed(const request_rec *r, const ur_dir_conf *conf)
+{
+    int i;
+
+    for (i = 0; i < conf->own.nrules; i++) {
+        ur_count(r, &conf->own.rules[i], UR_CNT_PASSED, UR_OK);
+    }
+    for (i = 0; i < conf->extra.nrules; i++) {
+        ur_count(r, &conf->extra.rules[i], UR_CNT_PASSED, UR_OK);
+    }
+}
+
 /* The exports, for LogFormat %{UPGRADE_REQUIRED}e / %{upgrade-required}n,
  * CustomLog env=, mod_headers, CGI scripts and applications (a banner
  * "your client stops working on ..."): the requirement and the phase. */
@@ -3357,6 +3556,7 @@ static void ur_note_refusal(request_rec *r, ur_state *st)
         return;
     }
     st->noted = 1;
+    ur_count(r, rule, ur_count_kind(1, 0, st->phase), st->v.reason);
     /* for LogFormat %{UPGRADE_REQUIRED}e / %{upgrade-required}n,
      * CustomLog env=, mod_headers and CGI scripts */
     ur_export(r, rule, st->phase);
@@ -3446,6 +3646,7 @@ static int ur_redirect(request_rec *r, ur_state *st)
 
     ur_where_to(r, st, &w);
     url = apr_pstrcat(r->pool, w.https, w.target, NULL);
+    ur_count(r, rule, ur_count_kind(1, 1, st->phase), st->v.reason);
     ur_export(r, rule, st->phase);
     apr_table_setn(r->headers_out, "Location", url);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00005)
@@ -3505,6 +3706,9 @@ static int ur_post_perdir(request_rec *r)
           ? ur_client_key(top) : 0;
     ur_decide(conf, &f, now, key, &d);
     if (!d.set) {
+        if (!r->main) {
+            ur_count_passed(r, conf);
+        }
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "upgrade_required: all %d requirement(s) met: %s",
                       conf->own.nrules + conf->extra.nrules, r->uri);
@@ -3538,6 +3742,7 @@ static int ur_post_perdir(request_rec *r)
 
     if (!d.refuse) {
         /* served: report mode, or a schedule before its sunset */
+        ur_count(r, rule, ur_count_kind(0, 0, d.phase), d.v.reason);
         ur_export(r, rule, d.phase);
         ur_schedule_headers(r, r->err_headers_out, d.set->sched, d.phase,
                             now, 0);
@@ -3608,9 +3813,9 @@ static void ur_check_errordocs(apr_pool_t *p, server_rec *s,
 static int ur_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp)
 {
-    ur_dump_list = ap_exists_config_define(UR_DUMP_DEFINE)
-                   ? apr_array_make(pconf, 16, sizeof(ur_dump_entry))
-                   : NULL;
+    ur_dumping = ap_exists_config_define(UR_DUMP_DEFINE);
+    ur_lines = apr_array_make(pconf, 16, sizeof(ur_line_entry));
+    ur_status_off = 0;
     return OK;
 }
 
@@ -3625,12 +3830,11 @@ static void ur_test_config(apr_pool_t *pconf, server_rec *s)
     apr_file_t *out;
     int i;
 
-    if (!ur_dump_list || apr_file_open_stdout(&out, pconf) != APR_SUCCESS) {
+    if (!ur_dumping || apr_file_open_stdout(&out, pconf) != APR_SUCCESS) {
         return;
     }
-    for (i = 0; i < ur_dump_list->nelts; i++) {
-        const ur_dump_entry *e = &APR_ARRAY_IDX(ur_dump_list, i,
-                                                ur_dump_entry);
+    for (i = 0; i < ur_lines->nelts; i++) {
+        const ur_line_entry *e = &APR_ARRAY_IDX(ur_lines, i, ur_line_entry);
         const ur_rule *rule = &e->conf->own.rules[e->index];
         server_rec *vs = e->s;
 
@@ -3649,7 +3853,7 @@ static void ur_test_config(apr_pool_t *pconf, server_rec *s)
                                                       js),
                                        vs->defn_line_number)
                         : "null",
-                        ur_json_escape(pconf, e->section, js),
+                        ur_json_escape(pconf, ur_section(pconf, e->d), js),
                         ur_json_escape(pconf, rule->file, js), rule->line,
                         rule->json,
                         e->conf->own.sched ? "schedule"
@@ -3762,6 +3966,463 @@ static void ur_map_tls_ports(apr_pool_t *p, server_rec *main_s)
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* Live counters: shared memory across children and restarts           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The segment: a header, one key hash per slot (which line it counts, to
+ * carry counts over a graceful restart), then the counters.  The object
+ * that describes it lives in a subpool of the process pool, so it stays
+ * from one configuration generation to the next; the anonymous mapping
+ * itself stays valid in every child that inherited it, however long an
+ * old generation's child takes to finish its requests.
+ */
+#define UR_CNT_USERDATA     "upgrade_required_counters"
+#define UR_CNT_HEAD         64      /* header bytes: one cache line */
+
+typedef struct {
+    apr_uint64_t dirty;         /* a child may have counted since zeroed */
+} ur_cnt_head;
+
+typedef struct {
+    apr_pool_t *pool;           /* the segment's own subpool */
+    ur_cnt_head *head;          /* its header ... */
+    apr_uint64_t *keys;         /* ... nslots key hashes ... */
+    apr_uint64_t *counts;       /* ... and nslots * UR_CNT_PER_SLOT */
+    apr_uint32_t nslots;
+} ur_cnt_seg;
+
+typedef struct {
+    ur_cnt_seg *seg;            /* the segment in use, or NULL */
+} ur_cnt_holder;
+
+static ur_cnt_head *ur_cnt_head_now;    /* this generation's header */
+
+/* "name:port" of a (virtual) server, as in the logs and the dump */
+static const char *ur_vhost_name(apr_pool_t *p, const server_rec *s)
+{
+    return apr_psprintf(p, "%s:%u",
+                        s->server_hostname ? s->server_hostname : "",
+                        (unsigned)(s->port ? s->port : s->addrs
+                                   ? s->addrs->host_port : 0));
+}
+
+/* FNV-1a, 64 bits, over a string and its terminating NUL */
+static apr_uint64_t ur_hash64(apr_uint64_t h, const char *s)
+{
+    do {
+        h = (h ^ (unsigned char)*s) * APR_UINT64_C(1099511628211);
+    } while (*s++);
+    return h;
+}
+
+#define UR_HASH64_INIT      APR_UINT64_C(14695981039346656037)
+
+/* How often a key was seen before: 0 the first time. */
+static int ur_seen(apr_pool_t *p, apr_hash_t *seen, const void *key,
+                   apr_ssize_t klen)
+{
+    int *n = apr_hash_get(seen, key, klen);
+
+    if (!n) {
+        n = apr_pcalloc(p, sizeof(*n));
+        apr_hash_set(seen, key, klen, n);
+    }
+    return (*n)++;
+}
+
+/*
+ * A line's identity across generations: its virtual host, its file, the
+ * sections around it and what it asks, not its line number, so that a
+ * section added above it keeps its counts; the n+1th of one identity (a
+ * file Included twice in a section) is told apart by n.
+ */
+static apr_uint64_t ur_line_key(apr_pool_t *p, apr_hash_t *seen,
+                                const ur_line_entry *e, const ur_rule *rule)
+{
+    apr_uint64_t h = ur_hash64(UR_HASH64_INIT, ur_vhost_name(p, e->s));
+    const ap_directive_t *d;
+    int n;
+
+    h = ur_hash64(h, rule->file);
+    for (d = e->d->parent; d; d = d->parent) {
+        if (ur_scoping_section(d)) {
+            h = ur_hash64(ur_hash64(h, d->directive), d->args);
+        }
+    }
+    h = ur_hash64(h, rule->text);
+    if ((n = ur_seen(p, seen, &h, sizeof(h))) != 0) {
+        h = ur_hash64(h, apr_itoa(p, n));
+    }
+    return h;
+}
+
+static ur_cnt_seg *ur_cnt_create(apr_pool_t *parent, apr_pool_t *ptemp,
+                                 apr_uint32_t nslots, server_rec *s)
+{
+    apr_size_t keys = ((apr_size_t)nslots * 8 + 63) & ~(apr_size_t)63;
+    apr_size_t size = UR_CNT_HEAD + keys
+                      + (apr_size_t)nslots * UR_CNT_PER_SLOT * 8;
+    apr_pool_t *pool;
+    apr_shm_t *shm;
+    ur_cnt_seg *seg;
+    apr_status_t rv;
+    char *base;
+
+    apr_pool_create(&pool, parent);
+    apr_pool_tag(pool, "upgrade_required_counters");
+    /* anonymous: nothing to clean up in the file system, and the pages
+     * stay unmapped (zero) until a counter on them moves */
+    rv = apr_shm_create(&shm, size, NULL, pool);
+    if (rv == APR_ENOTIMPL) {
+        const char *file = ap_runtime_dir_relative(ptemp,
+                                                   "upgrade_required.shm");
+        apr_shm_remove(file, ptemp);
+        rv = apr_shm_create(&shm, size, file, pool);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, URLOGNO(00009)
+                     "cannot create %" APR_SIZE_T_FMT " bytes of shared "
+                     "memory for the counters of %u lines: nothing is "
+                     "counted (the requirements are enforced as usual)",
+                     size, (unsigned)nslots);
+        apr_pool_destroy(pool);
+        return NULL;
+    }
+    base = apr_shm_baseaddr_get(shm);
+    seg = apr_pcalloc(pool, sizeof(*seg));
+    seg->pool = pool;
+    seg->head = (ur_cnt_head *)base;
+    seg->keys = (apr_uint64_t *)(base + UR_CNT_HEAD);
+    seg->counts = (apr_uint64_t *)(base + UR_CNT_HEAD + keys);
+    seg->nslots = nslots;
+    return seg;
+}
+
+/*
+ * At every (re)start, in the parent: one slot per line of the server
+ * configuration, then one .htaccess slot per virtual host.  An unchanged
+ * configuration (same slots, same keys) keeps its segment: after a
+ * graceful restart old and new children count on, in the same place.  A
+ * changed one gets a new segment, and the lines still there bring their
+ * counts (what an old child counts after the copy is lost).  Zeroing on a
+ * full restart is ur_pre_mpm's.
+ */
+static void ur_counters_setup(apr_pool_t *pconf, apr_pool_t *ptemp,
+                              server_rec *main_s)
+{
+    apr_pool_t *proc = main_s->process->pool;
+    apr_uint32_t nlines = (apr_uint32_t)ur_lines->nelts, nslots, i;
+    apr_hash_t *seen = apr_hash_make(ptemp);
+    apr_hash_t *labels = apr_hash_make(ptemp);
+    ur_line_entry *lines = (ur_line_entry *)ur_lines->elts;
+    ur_cnt_holder *holder = NULL;
+    ur_cnt_seg *old, *seg;
+    apr_uint64_t *keys;
+    server_rec *s;
+
+    nslots = nlines;
+    for (s = main_s; s; s = s->next) {
+        nslots++;
+    }
+    keys = apr_palloc(ptemp, (apr_size_t)nslots * sizeof(*keys));
+    for (i = 0; i < nlines; i++) {
+        const ur_rule *rule = &lines[i].conf->own.rules[lines[i].index];
+        const char *label = apr_psprintf(ptemp, "%s\n%s:%u\n%s",
+                                         ur_vhost_name(ptemp, lines[i].s),
+                                         rule->file, rule->line, rule->text);
+
+        keys[i] = ur_line_key(ptemp, seen, &lines[i], rule);
+        /* the Prometheus series of two lines must differ */
+        lines[i].dup = ur_seen(ptemp, labels, label, APR_HASH_KEY_STRING);
+    }
+    for (s = main_s; s; s = s->next, i++) {
+        ur_srv_conf *sconf = ap_get_module_config(s->module_config,
+                                                  &upgrade_required_module);
+        const char *name = ur_vhost_name(ptemp, s);
+
+        sconf->htslot = i;
+        sconf->htdup = ur_seen(ptemp, labels, name, APR_HASH_KEY_STRING);
+        keys[i] = ur_hash64(ur_hash64(UR_HASH64_INIT, ".htaccess"), name);
+        if (sconf->htdup) {
+            keys[i] = ur_hash64(keys[i], apr_itoa(ptemp, sconf->htdup));
+        }
+    }
+
+    apr_pool_userdata_get((void **)&holder, UR_CNT_USERDATA, proc);
+    if (!holder) {
+        holder = apr_pcalloc(proc, sizeof(*holder));
+        apr_pool_userdata_set(holder, UR_CNT_USERDATA, NULL, proc);
+    }
+    old = holder->seg;
+    if (old && old->nslots == nslots
+        && !memcmp(old->keys, keys, (apr_size_t)nslots * sizeof(*keys))) {
+        seg = old;
+    }
+    else if ((seg = ur_cnt_create(proc, ptemp, nslots, main_s)) != NULL) {
+        memcpy(seg->keys, keys, (apr_size_t)nslots * sizeof(*keys));
+        if (old) {
+            apr_hash_t *was = apr_hash_make(ptemp);
+
+            for (i = 0; i < old->nslots; i++) {
+                apr_hash_set(was, &old->keys[i], sizeof(old->keys[i]),
+                             &old->counts[(apr_size_t)i * UR_CNT_PER_SLOT]);
+            }
+            for (i = 0; i < nslots; i++) {
+                const apr_uint64_t *from = apr_hash_get(was, &keys[i],
+                                                        sizeof(keys[i]));
+                if (from) {
+                    memcpy(&seg->counts[(apr_size_t)i * UR_CNT_PER_SLOT],
+                           from, UR_CNT_PER_SLOT * sizeof(*from));
+                }
+            }
+            seg->head->dirty = old->head->dirty;
+        }
+    }
+    if (seg != old) {
+        holder->seg = seg;
+        if (old) {
+            /* unmapped here only: every old child keeps its mapping */
+            apr_pool_destroy(old->pool);
+        }
+    }
+    ur_counts = seg ? seg->counts : NULL;
+    ur_cnt_nslots = seg ? nslots : 0;
+    ur_cnt_head_now = seg ? seg->head : NULL;
+}
+
+/* Before the MPM starts children on a start or a full restart, never on
+ * a graceful one: every counter back to zero, as mod_status's totals. */
+static int ur_pre_mpm(apr_pool_t *p, ap_scoreboard_e sb_type)
+{
+    if (ur_cnt_head_now && ur_cnt_head_now->dirty) {
+        memset(ur_counts, 0,
+               (apr_size_t)ur_cnt_nslots * UR_CNT_PER_SLOT
+               * sizeof(*ur_counts));
+        ur_cnt_head_now->dirty = 0;
+    }
+    return OK;
+}
+
+/* a child may count from now on: the next full restart zeroes */
+static void ur_child_init(apr_pool_t *p, server_rec *s)
+{
+    if (ur_cnt_head_now && !ur_cnt_head_now->dirty) {
+        ur_cnt_head_now->dirty = 1;
+    }
+}
+
+static apr_uint64_t ur_counter(apr_uint32_t slot, int kind, int why)
+{
+    const apr_uint64_t *c = &ur_counts[(apr_size_t)slot * UR_CNT_PER_SLOT
+                                       + (apr_size_t)kind * UR_NREASONS
+                                       + why];
+#if defined(__GNUC__) || defined(__clang__)
+    return __atomic_load_n(c, __ATOMIC_RELAXED);
+#else
+    return apr_atomic_read64(c);
+#endif
+}
+
+/* A slot's totals per outcome: passed, refused, redirected, served. */
+static void ur_slot_totals(apr_uint32_t slot, apr_uint64_t tot[4])
+{
+    int k, why;
+
+    tot[0] = tot[1] = tot[2] = tot[3] = 0;
+    for (k = 0; k < UR_CNT_KINDS; k++) {
+        int o = k == UR_CNT_PASSED ? 0
+                : k <= UR_CNT_REFUSED_BROWNOUT ? 1
+                : k <= UR_CNT_REDIRECTED_BROWNOUT ? 2 : 3;
+
+        for (why = 0; why < UR_NREASONS; why++) {
+            tot[o] += ur_counter(slot, k, why);
+        }
+    }
+}
+
+/* A slot's labels, unescaped: its virtual host, its rule, what it asks. */
+static void ur_slot_labels(apr_pool_t *p, apr_uint32_t slot,
+                           const char **vhost, const char **rule,
+                           const char **requirement)
+{
+    apr_uint32_t nlines = (apr_uint32_t)ur_lines->nelts;
+    server_rec *s;
+    int dup;
+
+    if (slot < nlines) {
+        const ur_line_entry *e = &APR_ARRAY_IDX(ur_lines, slot,
+                                                ur_line_entry);
+        const ur_rule *r = &e->conf->own.rules[e->index];
+
+        *vhost = ur_vhost_name(p, e->s);
+        *requirement = r->text;
+        dup = e->dup;
+        *rule = dup ? apr_psprintf(p, "%s:%u#%d", r->file, r->line, dup + 1)
+                    : apr_psprintf(p, "%s:%u", r->file, r->line);
+        return;
+    }
+    for (s = ap_server_conf; s; s = s->next) {
+        const ur_srv_conf *sconf = ap_get_module_config(
+                                       s->module_config,
+                                       &upgrade_required_module);
+        if (sconf->htslot == slot) {
+            *vhost = ur_vhost_name(p, s);
+            *requirement = "";
+            *rule = sconf->htdup ? apr_psprintf(p, ".htaccess#%d",
+                                                sconf->htdup + 1)
+                                 : ".htaccess";
+            return;
+        }
+    }
+    *vhost = *rule = *requirement = "";
+}
+
+/*
+ * mod_status: a section on /server-status, "Key: integer" lines on
+ * /server-status?auto (apache_exporter and friends split on ": ").  Only
+ * slots with a count are listed; [n] is the slot, as in the table.
+ */
+static int ur_status_hook(request_rec *r, int flags)
+{
+    apr_uint32_t nlines = (apr_uint32_t)ur_lines->nelts, slot;
+    apr_uint64_t sum[4] = { 0, 0, 0, 0 }, tot[4];
+    static const char *const name[4] = {
+        "Passed", "Refused", "Redirected", "Served"
+    };
+    int o;
+
+    if (ur_status_off || !ur_cnt_nslots) {
+        return OK;
+    }
+    for (slot = 0; slot < ur_cnt_nslots; slot++) {
+        ur_slot_totals(slot, tot);
+        for (o = 0; o < 4; o++) {
+            sum[o] += tot[o];
+        }
+    }
+    if (flags & AP_STATUS_SHORT) {
+        ap_rprintf(r, "UpgradeRequiredRules: %u\n", (unsigned)ur_cnt_nslots);
+        for (o = 0; o < 4; o++) {
+            ap_rprintf(r, "UpgradeRequired%s: %" APR_UINT64_T_FMT "\n",
+                       name[o], sum[o]);
+        }
+        for (slot = 0; slot < ur_cnt_nslots; slot++) {
+            ur_slot_totals(slot, tot);
+            if (!(tot[0] | tot[1] | tot[2] | tot[3])) {
+                continue;
+            }
+            for (o = 0; o < 4; o++) {
+                ap_rprintf(r, "UpgradeRequiredRule[%u]%s: %"
+                           APR_UINT64_T_FMT "\n", (unsigned)slot, name[o],
+                           tot[o]);
+            }
+        }
+        return OK;
+    }
+    ap_rputs("<hr />\n<h2>UpgradeRequired</h2>\n", r);
+    ap_rprintf(r, "<p>%u counted lines (%u in the configuration, one "
+               ".htaccess slot per virtual host): %" APR_UINT64_T_FMT
+               " passed, %" APR_UINT64_T_FMT " refused, %" APR_UINT64_T_FMT
+               " redirected, %" APR_UINT64_T_FMT " served.</p>\n",
+               (unsigned)ur_cnt_nslots, (unsigned)nlines, sum[0], sum[1],
+               sum[2], sum[3]);
+    if (flags & AP_STATUS_NOTABLE) {
+        return OK;
+    }
+    ap_rputs("<table border=\"1\"><tr><th>Slot</th><th>Virtual host</th>"
+             "<th>Line</th><th>Requirement</th><th>Passed</th>"
+             "<th>Refused</th><th>Redirected</th><th>Served</th></tr>\n", r);
+    for (slot = 0; slot < ur_cnt_nslots; slot++) {
+        const char *vhost, *rule, *req;
+
+        ur_slot_totals(slot, tot);
+        if (slot >= nlines && !(tot[0] | tot[1] | tot[2] | tot[3])) {
+            continue;
+        }
+        ur_slot_labels(r->pool, slot, &vhost, &rule, &req);
+        ap_rprintf(r, "<tr><td>%u</td><td>%s</td><td>%s</td><td>%s</td>"
+                   "<td>%" APR_UINT64_T_FMT "</td><td>%" APR_UINT64_T_FMT
+                   "</td><td>%" APR_UINT64_T_FMT "</td><td>%"
+                   APR_UINT64_T_FMT "</td></tr>\n", (unsigned)slot,
+                   ap_escape_html(r->pool, vhost),
+                   ap_escape_html(r->pool, rule),
+                   ap_escape_html(r->pool, req), tot[0], tot[1], tot[2],
+                   tot[3]);
+    }
+    ap_rputs("</table>\n", r);
+    return OK;
+}
+
+/*
+ * SetHandler upgrade-required-metrics: the Prometheus text format 0.0.4,
+ * for scrapers without mod_status.  A line's "passed" series is always
+ * there (a rate starts at its first scrape); every other only once it
+ * has counted, so 10,000 virtual hosts do not print a million zeros.
+ */
+static int ur_metrics_handler(request_rec *r)
+{
+    apr_uint32_t nlines, slot;
+    int k, why;
+
+    if (!r->handler || strcmp(r->handler, "upgrade-required-metrics")) {
+        return DECLINED;
+    }
+    r->allowed |= (AP_METHOD_BIT << M_GET);
+    if (r->method_number != M_GET) {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (!ur_cnt_nslots) {
+        return HTTP_SERVICE_UNAVAILABLE;    /* UR00009 at startup says why */
+    }
+    ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (r->header_only) {
+        return OK;
+    }
+    nlines = (apr_uint32_t)ur_lines->nelts;
+    ap_rputs("# HELP upgrade_required_requests_total Main requests decided "
+             "under UpgradeRequire lines, by line, outcome, phase and "
+             "reason.\n# TYPE upgrade_required_requests_total counter\n", r);
+    for (slot = 0; slot < ur_cnt_nslots; slot++) {
+        const char *labels = NULL;
+
+        for (k = 0; k < UR_CNT_KINDS; k++) {
+            for (why = 0; why < UR_NREASONS; why++) {
+                apr_uint64_t n = ur_counter(slot, k, why);
+
+                if (!n && !(k == UR_CNT_PASSED && why == UR_OK
+                            && slot < nlines)) {
+                    continue;
+                }
+                if (!labels) {
+                    const char *vhost, *rule, *req;
+
+                    ur_slot_labels(r->pool, slot, &vhost, &rule, &req);
+                    labels = apr_pstrcat(r->pool, "vhost=\"",
+                                         ur_prom_escape(r->pool, vhost),
+                                         "\",rule=\"",
+                                         ur_prom_escape(r->pool, rule),
+                                         "\",requirement=\"",
+                                         ur_prom_escape(r->pool, req),
+                                         "\"", NULL);
+                }
+                ap_rprintf(r, "upgrade_required_requests_total{%s,"
+                           "outcome=\"%s\",phase=\"%s\",reason=\"%s\"} %"
+                           APR_UINT64_T_FMT "\n", labels, ur_cnt_outcome[k],
+                           ur_cnt_phase[k], ur_reason_label[why], n);
+            }
+        }
+    }
+    ap_rprintf(r, "# HELP upgrade_required_rules Counted lines: "
+               "UpgradeRequire lines of the server configuration, plus one "
+               ".htaccess slot per virtual host.\n# TYPE "
+               "upgrade_required_rules gauge\nupgrade_required_rules %u\n",
+               (unsigned)ur_cnt_nslots);
+    return OK;
+}
+
 /* a real (re)start: say it in the error log, once, not in the preflight */
 static int ur_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
@@ -3770,6 +4431,7 @@ static int ur_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, URLOGNO(00006)
                      "mod_upgrade_required " UR_VERSION " loaded");
         ur_check_errordocs(ptemp, s, ap_conftree);
+        ur_counters_setup(pconf, ptemp, s);
     }
     ur_map_tls_ports(ptemp, s);
     return OK;
@@ -3908,6 +4570,10 @@ static const command_rec ur_cmds[] = {
                       "the header trusted proxies write with the client's "
                       "scheme, and the value meaning TLS (default "
                       "X-Forwarded-Proto https)"),
+    AP_INIT_TAKE_ARGV("UpgradeRequireServerStatus", ur_cmd_server_status,
+                      NULL, RSRC_CONF,
+                      "'off': no UpgradeRequired section and lines on "
+                      "mod_status's server-status (default on)"),
     AP_INIT_TAKE_ARGV("UpgradeRequireProxyTLSVersionHeader",
                       ur_cmd_version_header, NULL, RSRC_CONF,
                       "the header trusted proxies write with the "
@@ -3936,6 +4602,13 @@ static void ur_register_hooks(apr_pool_t *p)
      * CONTENT_SET), before the protocol filters that write headers */
     ap_register_output_filter(UR_FILTER_NAME, ur_out_filter, NULL,
                               AP_FTYPE_PROTOCOL - 1);
+    /* live counters: zeroed on a full (re)start, read by mod_status and
+     * by the metrics handler */
+    ap_hook_pre_mpm(ur_pre_mpm, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(ur_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, ur_status_hook, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+    ap_hook_handler(ur_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(upgrade_required) = {
