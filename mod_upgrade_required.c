@@ -80,7 +80,7 @@ module AP_MODULE_DECLARE_DATA upgrade_required_module;
 
 /* The one place the version lives: the startup log line, "make deb" and
  * the README's check read it from here. */
-#define UR_VERSION          "0.9.0"
+#define UR_VERSION          "0.10.0"
 
 /* Our own stable log tags; httpd's AHnnnnn numbers belong to httpd. */
 #define URLOGNO(n)          "UR" #n ": "

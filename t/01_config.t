@@ -95,6 +95,17 @@ my @cases = (
       "UpgradeRequireProxySchemeHeader: argument '#alb' starts a comment, but httpd has no trailing comments: every word after the directive is an argument (allowed: the comment on a line of its own)" ],
     [ 'trailing comment on UpgradeRequireProxyTLSVersionHeader', 'UpgradeRequireProxyTLSVersionHeader X-Amzn-Tls-Version # alb',
       "UpgradeRequireProxyTLSVersionHeader: argument '#' starts a comment, but httpd has no trailing comments: every word after the directive is an argument (allowed: the comment on a line of its own)" ],
+    [ 'trailing comment on UpgradeRequireServerStatus', 'UpgradeRequireServerStatus off # quiet',
+      "UpgradeRequireServerStatus: argument '#' starts a comment, but httpd has no trailing comments: every word after the directive is an argument (allowed: the comment on a line of its own)" ],
+
+    # the counters' mod_status section is server-wide, like the counters
+    [ 'server status off', 'UpgradeRequireServerStatus off', undef ],
+    [ 'server status, bad value', 'UpgradeRequireServerStatus yes',
+      "UpgradeRequireServerStatus: unknown value 'yes' (allowed: on, off)" ],
+    [ 'server status, two words', 'UpgradeRequireServerStatus on off',
+      "UpgradeRequireServerStatus: takes one argument, 2 given (allowed: on, off)" ],
+    [ 'server status in a vhost', "<VirtualHost 127.0.0.1:9>\nUpgradeRequireServerStatus off\n</VirtualHost>",
+      qr/UpgradeRequireServerStatus cannot occur within <VirtualHost> section/ ],
     [ 'a comment line is fine', "# UpgradeRequire TLS # whatever\nUpgradeRequire TLS", undef ],
 
     # near-misses of the known tokens, each with the right spelling

@@ -754,6 +754,61 @@ static void test_schedule(apr_pool_t *p)
        "a brownout ends at the sunset at the latest");
 }
 
+/* ---------------- live counters: kinds and labels ---------------- */
+
+static void test_counters(apr_pool_t *p)
+{
+    static const struct {
+        int refuse, redirect;
+        ur_phase phase;
+        const char *outcome, *phase_label;
+    } cases[] = {
+        { 1, 0, UR_PH_ENFORCED,   "refused",    "enforced" },
+        { 1, 0, UR_PH_DEPRECATED, "refused",    "deprecated" },
+        { 1, 0, UR_PH_BROWNOUT,   "refused",    "brownout" },
+        { 1, 1, UR_PH_ENFORCED,   "redirected", "enforced" },
+        { 1, 1, UR_PH_DEPRECATED, "redirected", "deprecated" },
+        { 1, 1, UR_PH_BROWNOUT,   "redirected", "brownout" },
+        { 0, 0, UR_PH_REPORT,     "served",     "report" },
+        { 0, 0, UR_PH_DEPRECATED, "served",     "deprecated" },
+    };
+    static const struct {
+        const char *in, *out;
+    } esc[] = {
+        { "/etc/apache2/sites-enabled/a.conf:12",
+          "/etc/apache2/sites-enabled/a.conf:12" },
+        { "/srv/\"quoted\"/x.conf", "/srv/\\\"quoted\\\"/x.conf" },
+        { "C:\\back\\slash", "C:\\\\back\\\\slash" },
+        { "two\nlines", "two\\nlines" },
+        { "", "" },
+    };
+    unsigned seen = 0;
+    int i;
+
+    for (i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
+        ur_cnt_kind k = ur_count_kind(cases[i].refuse, cases[i].redirect,
+                                      cases[i].phase);
+
+        seen |= 1U << k;
+        ok(!strcmp(ur_cnt_outcome[k], cases[i].outcome)
+           && !strcmp(ur_cnt_phase[k], cases[i].phase_label), "count kind",
+           apr_psprintf(p, "%s/%s", cases[i].outcome, cases[i].phase_label));
+    }
+    ok(seen == ((1U << UR_CNT_KINDS) - 1) - (1U << UR_CNT_PASSED),
+       "count kind", "every kind but passed is reached, each once");
+    ok(!strcmp(ur_cnt_outcome[UR_CNT_PASSED], "passed")
+       && !strcmp(ur_reason_label[UR_OK], "none")
+       && !strcmp(ur_reason_label[UR_H2C_REFUSED], "h2c_refused")
+       && !strcmp(ur_reason_label[UR_NO_TLS], "plaintext"),
+       "reason labels", "aligned with ur_reason");
+    for (i = 0; i < (int)(sizeof(esc) / sizeof(esc[0])); i++) {
+        const char *got = ur_prom_escape(p, esc[i].in);
+
+        ok(!strcmp(got, esc[i].out), "label escape",
+           apr_psprintf(p, "'%s' -> '%s'", esc[i].in, got));
+    }
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -768,6 +823,7 @@ int main(void)
     test_proxy(p);
     test_body(p);
     test_schedule(p);
+    test_counters(p);
     printf("1..%d\n", ntest);
     if (nfail) {
         printf("# %d of %d unit tests failed\n", nfail, ntest);
