@@ -4019,47 +4019,68 @@ static apr_uint64_t ur_hash64(apr_uint64_t h, const char *s)
 
 #define UR_HASH64_INIT      APR_UINT64_C(14695981039346656037)
 
-/* How often a key was seen before: 0 the first time. */
-static int ur_seen(apr_pool_t *p, apr_hash_t *seen, const void *key,
-                   apr_ssize_t klen)
+/* ... over a number */
+static apr_uint64_t ur_hash64_num(apr_uint64_t h, apr_uint64_t n)
 {
-    int *n = apr_hash_get(seen, key, klen);
+    int i;
 
-    if (!n) {
-        n = apr_pcalloc(p, sizeof(*n));
-        apr_hash_set(seen, key, klen, n);
-    }
-    return (*n)++;
-}
-
-/*
- * A line's identity across generations: its virtual host, its file, the
- * sections around it and what it asks, not its line number, so that a
- * section added above it keeps its counts; the n+1th of one identity (a
- * file Included twice in a section) is told apart by n.
- */
-static apr_uint64_t ur_line_key(apr_pool_t *p, apr_hash_t *seen,
-                                const ur_line_entry *e, const ur_rule *rule)
-{
-    apr_uint64_t h = ur_hash64(UR_HASH64_INIT, ur_vhost_name(p, e->s));
-    const ap_directive_t *d;
-    int n;
-
-    h = ur_hash64(h, rule->file);
-    for (d = e->d->parent; d; d = d->parent) {
-        if (ur_scoping_section(d)) {
-            h = ur_hash64(ur_hash64(h, d->directive), d->args);
-        }
-    }
-    h = ur_hash64(h, rule->text);
-    if ((n = ur_seen(p, seen, &h, sizeof(h))) != 0) {
-        h = ur_hash64(h, apr_itoa(p, n));
+    for (i = 0; i < 8; i++, n >>= 8) {
+        h = (h ^ (n & 0xff)) * APR_UINT64_C(1099511628211);
     }
     return h;
 }
 
-static ur_cnt_seg *ur_cnt_create(apr_pool_t *parent, apr_pool_t *ptemp,
-                                 apr_uint32_t nslots, server_rec *s)
+/* ... over a server's "name:port" */
+static apr_uint64_t ur_hash64_vhost(apr_uint64_t h, const server_rec *s)
+{
+    return ur_hash64_num(ur_hash64(h, s->server_hostname
+                                      ? s->server_hostname : ""),
+                         s->port ? s->port
+                         : s->addrs ? s->addrs->host_port : 0);
+}
+
+typedef struct {
+    apr_uint64_t h;
+    apr_uint32_t i;
+} ur_hash_ix;
+
+static int ur_hash_ix_cmp(const void *a, const void *b)
+{
+    const ur_hash_ix *x = a, *y = b;
+
+    return x->h != y->h ? (x->h < y->h ? -1 : 1)
+                        : (x->i < y->i ? -1 : x->i > y->i);
+}
+
+/*
+ * ord[i]: how many of h[0..i-1] equal h[i].  Sorting, not a hash table:
+ * 10,000 virtual hosts must not leave megabytes of hash entries in the
+ * allocator of every process.  0 on an allocation failure (no ordinals).
+ */
+static int ur_ordinals(const apr_uint64_t *h, apr_uint32_t n,
+                       apr_uint32_t *ord)
+{
+    ur_hash_ix *v = malloc((n ? n : 1) * sizeof(*v));
+    apr_uint32_t i, run = 0;
+
+    if (!v) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        v[i].h = h[i];
+        v[i].i = i;
+    }
+    qsort(v, n, sizeof(*v), ur_hash_ix_cmp);
+    for (i = 0; i < n; i++) {
+        run = i && v[i].h == v[i - 1].h ? run + 1 : 0;
+        ord[v[i].i] = run;
+    }
+    free(v);
+    return 1;
+}
+
+static ur_cnt_seg *ur_cnt_create(apr_pool_t *parent, apr_uint32_t nslots,
+                                 server_rec *s)
 {
     apr_size_t keys = ((apr_size_t)nslots * 8 + 63) & ~(apr_size_t)63;
     apr_size_t size = UR_CNT_HEAD + keys
@@ -4076,9 +4097,9 @@ static ur_cnt_seg *ur_cnt_create(apr_pool_t *parent, apr_pool_t *ptemp,
      * stay unmapped (zero) until a counter on them moves */
     rv = apr_shm_create(&shm, size, NULL, pool);
     if (rv == APR_ENOTIMPL) {
-        const char *file = ap_runtime_dir_relative(ptemp,
+        const char *file = ap_runtime_dir_relative(pool,
                                                    "upgrade_required.shm");
-        apr_shm_remove(file, ptemp);
+        apr_shm_remove(file, pool);
         rv = apr_shm_create(&shm, size, file, pool);
     }
     if (rv != APR_SUCCESS) {
@@ -4101,52 +4122,146 @@ static ur_cnt_seg *ur_cnt_create(apr_pool_t *parent, apr_pool_t *ptemp,
 }
 
 /*
+ * A line's identity across generations: its virtual host, its file, the
+ * sections around it and what it asks, not its line number, so that a
+ * section added above it keeps its counts; the n+1th of one identity (a
+ * file Included twice in a section) is told apart by n.  Its labels, for
+ * the Prometheus series that must differ: virtual host, file:line and
+ * what it asks.
+ */
+static void ur_line_hashes(const ur_line_entry *e, apr_uint64_t *ident,
+                           apr_uint64_t *label)
+{
+    const ur_rule *rule = &e->conf->own.rules[e->index];
+    apr_uint64_t h = ur_hash64(ur_hash64_vhost(UR_HASH64_INIT, e->s),
+                               rule->file);
+    const ap_directive_t *d;
+
+    *label = ur_hash64(ur_hash64_num(h, rule->line), rule->text);
+    for (d = e->d->parent; d; d = d->parent) {
+        if (ur_scoping_section(d)) {
+            h = ur_hash64(ur_hash64(h, d->directive), d->args);
+        }
+    }
+    *ident = ur_hash64(h, rule->text);
+}
+
+/* Where old counters are for a key: the sorted (key, slot) pairs of the
+ * old segment. */
+static const apr_uint64_t *ur_old_counts(const ur_cnt_seg *old,
+                                         const ur_hash_ix *sorted,
+                                         apr_uint64_t key)
+{
+    apr_uint32_t lo = 0, hi = old->nslots;
+
+    while (lo < hi) {
+        apr_uint32_t mid = lo + (hi - lo) / 2;
+
+        if (sorted[mid].h < key) {
+            lo = mid + 1;
+        }
+        else {
+            hi = mid;
+        }
+    }
+    return lo < old->nslots && sorted[lo].h == key
+           ? &old->counts[(apr_size_t)sorted[lo].i * UR_CNT_PER_SLOT] : NULL;
+}
+
+/* A new segment: the keys, and the counts of the lines still there. */
+static void ur_cnt_carry(ur_cnt_seg *seg, const ur_cnt_seg *old)
+{
+    ur_hash_ix *sorted = malloc((old->nslots ? old->nslots : 1)
+                                * sizeof(*sorted));
+    apr_uint32_t i;
+
+    if (!sorted) {
+        return;
+    }
+    for (i = 0; i < old->nslots; i++) {
+        sorted[i].h = old->keys[i];
+        sorted[i].i = i;
+    }
+    qsort(sorted, old->nslots, sizeof(*sorted), ur_hash_ix_cmp);
+    for (i = 0; i < seg->nslots; i++) {
+        const apr_uint64_t *from = ur_old_counts(old, sorted, seg->keys[i]);
+
+        if (from) {
+            memcpy(&seg->counts[(apr_size_t)i * UR_CNT_PER_SLOT], from,
+                   UR_CNT_PER_SLOT * sizeof(*from));
+        }
+    }
+    seg->head->dirty = old->head->dirty;
+    free(sorted);
+}
+
+/*
  * At every (re)start, in the parent: one slot per line of the server
  * configuration, then one .htaccess slot per virtual host.  An unchanged
  * configuration (same slots, same keys) keeps its segment: after a
  * graceful restart old and new children count on, in the same place.  A
  * changed one gets a new segment, and the lines still there bring their
  * counts (what an old child counts after the copy is lost).  Zeroing on a
- * full restart is ur_pre_mpm's.
+ * full restart is ur_pre_mpm's.  The scratch arrays are malloc'd and
+ * freed: in ptemp they would stay in the allocator of every child.
  */
-static void ur_counters_setup(apr_pool_t *pconf, apr_pool_t *ptemp,
-                              server_rec *main_s)
+static void ur_counters_setup(server_rec *main_s)
 {
     apr_pool_t *proc = main_s->process->pool;
     apr_uint32_t nlines = (apr_uint32_t)ur_lines->nelts, nslots, i;
-    apr_hash_t *seen = apr_hash_make(ptemp);
-    apr_hash_t *labels = apr_hash_make(ptemp);
     ur_line_entry *lines = (ur_line_entry *)ur_lines->elts;
     ur_cnt_holder *holder = NULL;
-    ur_cnt_seg *old, *seg;
-    apr_uint64_t *keys;
+    ur_cnt_seg *old, *seg = NULL;
+    apr_uint64_t *keys, *labels;
+    apr_uint32_t *ord;
     server_rec *s;
 
     nslots = nlines;
     for (s = main_s; s; s = s->next) {
         nslots++;
     }
-    keys = apr_palloc(ptemp, (apr_size_t)nslots * sizeof(*keys));
+    keys = malloc((apr_size_t)nslots * 2 * sizeof(*keys));
+    ord = malloc((apr_size_t)nslots * sizeof(*ord));
+    if (!keys || !ord) {
+        free(keys);
+        free(ord);
+        ap_log_error(APLOG_MARK, APLOG_ERR, APR_ENOMEM, main_s,
+                     URLOGNO(00009) "cannot index the counters of %u lines: "
+                     "nothing is counted (the requirements are enforced "
+                     "as usual)", (unsigned)nslots);
+        ur_counts = NULL;
+        ur_cnt_nslots = 0;
+        ur_cnt_head_now = NULL;
+        return;
+    }
+    labels = keys + nslots;
     for (i = 0; i < nlines; i++) {
-        const ur_rule *rule = &lines[i].conf->own.rules[lines[i].index];
-        const char *label = apr_psprintf(ptemp, "%s\n%s:%u\n%s",
-                                         ur_vhost_name(ptemp, lines[i].s),
-                                         rule->file, rule->line, rule->text);
-
-        keys[i] = ur_line_key(ptemp, seen, &lines[i], rule);
-        /* the Prometheus series of two lines must differ */
-        lines[i].dup = ur_seen(ptemp, labels, label, APR_HASH_KEY_STRING);
+        ur_line_hashes(&lines[i], &keys[i], &labels[i]);
+    }
+    for (s = main_s; s; s = s->next, i++) {
+        keys[i] = labels[i] = ur_hash64_vhost(ur_hash64(UR_HASH64_INIT,
+                                                        ".htaccess"), s);
+    }
+    /* the n+1th line of one set of labels gets "#n+1" in its rule label */
+    if (!ur_ordinals(labels, nslots, ord)) {
+        memset(ord, 0, (apr_size_t)nslots * sizeof(*ord));
+    }
+    for (i = 0; i < nlines; i++) {
+        lines[i].dup = (int)ord[i];
     }
     for (s = main_s; s; s = s->next, i++) {
         ur_srv_conf *sconf = ap_get_module_config(s->module_config,
                                                   &upgrade_required_module);
-        const char *name = ur_vhost_name(ptemp, s);
 
         sconf->htslot = i;
-        sconf->htdup = ur_seen(ptemp, labels, name, APR_HASH_KEY_STRING);
-        keys[i] = ur_hash64(ur_hash64(UR_HASH64_INIT, ".htaccess"), name);
-        if (sconf->htdup) {
-            keys[i] = ur_hash64(keys[i], apr_itoa(ptemp, sconf->htdup));
+        sconf->htdup = (int)ord[i];
+    }
+    if (!ur_ordinals(keys, nslots, ord)) {
+        memset(ord, 0, (apr_size_t)nslots * sizeof(*ord));
+    }
+    for (i = 0; i < nslots; i++) {
+        if (ord[i]) {
+            keys[i] = ur_hash64_num(keys[i], ord[i]);
         }
     }
 
@@ -4160,26 +4275,14 @@ static void ur_counters_setup(apr_pool_t *pconf, apr_pool_t *ptemp,
         && !memcmp(old->keys, keys, (apr_size_t)nslots * sizeof(*keys))) {
         seg = old;
     }
-    else if ((seg = ur_cnt_create(proc, ptemp, nslots, main_s)) != NULL) {
+    else if ((seg = ur_cnt_create(proc, nslots, main_s)) != NULL) {
         memcpy(seg->keys, keys, (apr_size_t)nslots * sizeof(*keys));
         if (old) {
-            apr_hash_t *was = apr_hash_make(ptemp);
-
-            for (i = 0; i < old->nslots; i++) {
-                apr_hash_set(was, &old->keys[i], sizeof(old->keys[i]),
-                             &old->counts[(apr_size_t)i * UR_CNT_PER_SLOT]);
-            }
-            for (i = 0; i < nslots; i++) {
-                const apr_uint64_t *from = apr_hash_get(was, &keys[i],
-                                                        sizeof(keys[i]));
-                if (from) {
-                    memcpy(&seg->counts[(apr_size_t)i * UR_CNT_PER_SLOT],
-                           from, UR_CNT_PER_SLOT * sizeof(*from));
-                }
-            }
-            seg->head->dirty = old->head->dirty;
+            ur_cnt_carry(seg, old);
         }
     }
+    free(keys);
+    free(ord);
     if (seg != old) {
         holder->seg = seg;
         if (old) {
@@ -4431,7 +4534,7 @@ static int ur_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, URLOGNO(00006)
                      "mod_upgrade_required " UR_VERSION " loaded");
         ur_check_errordocs(ptemp, s, ap_conftree);
-        ur_counters_setup(pconf, ptemp, s);
+        ur_counters_setup(s);
     }
     ur_map_tls_ports(ptemp, s);
     return OK;
