@@ -85,6 +85,16 @@ module AP_MODULE_DECLARE_DATA upgrade_required_module;
 /* Our own stable log tags; httpd's AHnnnnn numbers belong to httpd. */
 #define URLOGNO(n)          "UR" #n ": "
 
+/* Out of line: a cold path must not give its frame to a hot one.
+ * Inline: the hot path of every request under rules. */
+#if defined(__GNUC__) || defined(__clang__)
+#define UR_NOINLINE         __attribute__((noinline))
+#define UR_INLINE           __inline__ __attribute__((always_inline))
+#else
+#define UR_NOINLINE
+#define UR_INLINE
+#endif
+
 #define UR_FILTER_NAME      "UPGRADE_REQUIRED"
 #define UR_ENV_NAME         "UPGRADE_REQUIRED"
 #define UR_NOTE_NAME        "upgrade-required"
@@ -583,8 +593,8 @@ static ur_reason ur_check_token(const ur_token *t, const ur_facts *f)
  * UR_OK when all hold, else the reason of the first unmet one (config
  * order), which alone decides the Upgrade header.
  */
-static ur_reason ur_evaluate(const ur_set *conf, const ur_facts *f,
-                             ur_verdict *v)
+static UR_INLINE ur_reason ur_evaluate(const ur_set *conf,
+                                       const ur_facts *f, ur_verdict *v)
 {
     int i, k;
 
@@ -2212,22 +2222,13 @@ static void ur_merge_set(ur_set *out, const ur_set *base, const ur_set *add)
  * and an .htaccess file only adds lines of its own (extra), which it
  * may replace, switch off or report on as it likes.
  */
-static void *ur_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+static UR_NOINLINE void *ur_merge_both(apr_pool_t *p,
+                                       const ur_dir_conf *base,
+                                       const ur_dir_conf *add)
 {
-    const ur_dir_conf *base = basev, *add = addv;
     ur_dir_conf *conf;
     int locked = add->htaccess && base->lock == UR_FLAG_ON;
 
-    if (!add->own.rules && add->own.mode == UR_MODE_UNSET && !add->own.sched
-        && add->lock == UR_FLAG_UNSET && add->redirect == UR_FLAG_UNSET
-        && !add->tls_url) {
-        return basev;
-    }
-    if (add->own.rules && !locked && base->lock != UR_FLAG_ON
-        && !base->extra.nrules && base->redirect == UR_FLAG_UNSET
-        && !base->tls_url) {
-        return addv;
-    }
     conf = apr_pcalloc(p, sizeof(*conf));
     conf->lock = add->lock != UR_FLAG_UNSET ? add->lock : base->lock;
     conf->redirect = add->redirect != UR_FLAG_UNSET ? add->redirect
@@ -2244,6 +2245,25 @@ static void *ur_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         }
     }
     return conf;
+}
+
+/* Per request, per section: one side as it is, unless both hold a part;
+ * the common answers without a frame. */
+static void *ur_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const ur_dir_conf *base = basev, *add = addv;
+
+    if (!add->own.rules && add->own.mode == UR_MODE_UNSET && !add->own.sched
+        && add->lock == UR_FLAG_UNSET && add->redirect == UR_FLAG_UNSET
+        && !add->tls_url) {
+        return basev;
+    }
+    if (add->own.rules && base->lock != UR_FLAG_ON
+        && !base->extra.nrules && base->redirect == UR_FLAG_UNSET
+        && !base->tls_url) {
+        return addv;
+    }
+    return ur_merge_both(p, base, add);
 }
 
 static void *ur_create_srv_conf(apr_pool_t *p, server_rec *s)
@@ -3392,16 +3412,27 @@ static void ur_count(const request_rec *r, const ur_rule *rule,
 #endif
 }
 
-/* A request that met everything: every line in force passed. */
-static void ur_count_passed(const request_rec *r, const ur_dir_conf *conf)
+/* A request that met everything: every line in force passed (the
+ * passing path, so the add is written out here, kind and reason 0). */
+static void ur_count_passed(const request_rec *r, const ur_set *set)
 {
     int i;
 
-    for (i = 0; i < conf->own.nrules; i++) {
-        ur_count(r, &conf->own.rules[i], UR_CNT_PASSED, UR_OK);
-    }
-    for (i = 0; i < conf->extra.nrules; i++) {
-        ur_count(r, &conf->extra.rules[i], UR_CNT_PASSED, UR_OK);
+    for (i = 0; i < set->nrules; i++) {
+        apr_uint32_t slot = set->rules[i].slot;
+
+        if (slot == UR_SLOT_HTACCESS) {
+            slot = ur_slot_of(r, &set->rules[i]);
+        }
+        if (slot < ur_cnt_nslots) {
+#if defined(__GNUC__) || defined(__clang__)
+            __atomic_fetch_add(&ur_counts[(apr_size_t)slot
+                                          * UR_CNT_PER_SLOT], 1,
+                               __ATOMIC_RELAXED);
+#else
+            apr_atomic_inc64(&ur_counts[(apr_size_t)slot * UR_CNT_PER_SLOT]);
+#endif
+        }
     }
 }
 
@@ -3607,28 +3638,30 @@ static void ur_note_refusal(request_rec *r, ur_state *st)
 static void ur_decide(const ur_dir_conf *conf, const ur_facts *f,
                       apr_int64_t now, unsigned key, ur_decision *d)
 {
-    const ur_set *sets[2];
-    ur_decision served;
-    int i;
+    const ur_set *set = &conf->own;
+    ur_verdict v;
+    ur_phase phase;
+    apr_int64_t until;
+    int i, refuse;
 
-    sets[0] = &conf->own;
-    sets[1] = &conf->extra;
     d->set = NULL;
-    served.set = NULL;
-    for (i = 0; i < 2; i++) {
-        if (!sets[i]->nrules || ur_evaluate(sets[i], f, &d->v) == UR_OK) {
+    for (i = 0; i < 2; i++, set = &conf->extra) {
+        if (!set->nrules || ur_evaluate(set, f, &v) == UR_OK) {
             continue;
         }
-        d->phase = ur_set_phase(sets[i], now, key, &d->refuse, &d->until);
-        d->set = sets[i];
-        if (d->refuse) {
+        phase = ur_set_phase(set, now, key, &refuse, &until);
+        /* a refusal decides; else the first set that only serves */
+        if (refuse || !d->set) {
+            d->set = set;
+            d->v = v;
+            d->phase = phase;
+            d->refuse = refuse;
+            d->until = until;
+        }
+        if (refuse) {
             return;
         }
-        if (!served.set) {
-            served = *d;
-        }
     }
-    *d = served;
 }
 
 /*
@@ -3661,16 +3694,12 @@ static int ur_redirect(request_rec *r, ur_state *st)
 }
 
 /*
- * The decision (SPEC §3): after the per-directory merge and before
- * authentication.  Runs for every request, subrequests included (mod_dir's
- * index lookup, MultiViews, SSI #include virtual reach files through
- * them, and httpd's own Require covers them), so the no-rule path is two
- * integer tests and returns without allocating.
+ * The decision (SPEC §3) for a request under lines; see ur_post_perdir.
+ * Kept out of line: the no-rule path must not pay for its frame.
  */
-static int ur_post_perdir(request_rec *r)
+static UR_NOINLINE int ur_check_request(request_rec *r,
+                                        const ur_dir_conf *conf)
 {
-    const ur_dir_conf *conf = ap_get_module_config(r->per_dir_config,
-                                                   &upgrade_required_module);
     const ur_rule *rule;
     request_rec *top;
     ur_facts f;
@@ -3678,11 +3707,10 @@ static int ur_post_perdir(request_rec *r)
     ur_state *st;
     apr_int64_t now;
     unsigned key;
+    int verbose;
 
-    if (!conf->own.nrules && !conf->extra.nrules) {
-        return DECLINED;
-    }
-    if (ur_serves_our_426(r)) {
+    /* only an internal redirect, or a subrequest, can be one */
+    if ((r->prev || r->main) && ur_serves_our_426(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r,
                       "upgrade_required: error document of a 426, "
                       "not evaluated: %s", r->uri);
@@ -3696,10 +3724,14 @@ static int ur_post_perdir(request_rec *r)
     ur_gather_facts(top, conf->own.families | conf->extra.families,
                     conf->own.need_tls_version | conf->extra.need_tls_version,
                     &f);
-    if (APLOGrdebug(r)) {
+    /* trace1 is above debug: one level test for both */
+    verbose = APLOGrdebug(r);
+    if (verbose) {
         ur_log_facts(r, &f);
     }
-    now = apr_time_sec(top->request_time);
+    /* the request's own time, only where a schedule reads it */
+    now = conf->own.sched || conf->extra.sched
+          ? apr_time_sec(top->request_time) : 0;
     /* the client's hash only where a deprecation percentage needs it */
     key = (conf->own.sched && conf->own.sched->percent > 0)
           || (conf->extra.sched && conf->extra.sched->percent > 0)
@@ -3707,11 +3739,16 @@ static int ur_post_perdir(request_rec *r)
     ur_decide(conf, &f, now, key, &d);
     if (!d.set) {
         if (!r->main) {
-            ur_count_passed(r, conf);
+            ur_count_passed(r, &conf->own);
+            if (conf->extra.nrules) {
+                ur_count_passed(r, &conf->extra);
+            }
         }
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
-                      "upgrade_required: all %d requirement(s) met: %s",
-                      conf->own.nrules + conf->extra.nrules, r->uri);
+        if (verbose) {
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                          "upgrade_required: all %d requirement(s) met: %s",
+                          conf->own.nrules + conf->extra.nrules, r->uri);
+        }
         return DECLINED;
     }
     rule = &d.set->rules[d.v.first];
@@ -3776,6 +3813,24 @@ static int ur_post_perdir(request_rec *r)
     ur_note_refusal(r, st);
     ur_prepare_response(r, st);
     return HTTP_UPGRADE_REQUIRED;
+}
+
+/*
+ * The decision (SPEC §3): after the per-directory merge and before
+ * authentication.  Runs for every request, subrequests included (mod_dir's
+ * index lookup, MultiViews, SSI #include virtual reach files through
+ * them, and httpd's own Require covers them), so the no-rule path is two
+ * integer tests and returns without allocating.
+ */
+static int ur_post_perdir(request_rec *r)
+{
+    const ur_dir_conf *conf = ap_get_module_config(r->per_dir_config,
+                                                   &upgrade_required_module);
+
+    if (!conf->own.nrules && !conf->extra.nrules) {
+        return DECLINED;
+    }
+    return ur_check_request(r, conf);
 }
 
 /*
@@ -4464,14 +4519,11 @@ static int ur_status_hook(request_rec *r, int flags)
  * there (a rate starts at its first scrape); every other only once it
  * has counted, so 10,000 virtual hosts do not print a million zeros.
  */
-static int ur_metrics_handler(request_rec *r)
+static UR_NOINLINE int ur_metrics(request_rec *r)
 {
     apr_uint32_t nlines, slot;
     int k, why;
 
-    if (!r->handler || strcmp(r->handler, "upgrade-required-metrics")) {
-        return DECLINED;
-    }
     r->allowed |= (AP_METHOD_BIT << M_GET);
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
@@ -4524,6 +4576,16 @@ static int ur_metrics_handler(request_rec *r)
                "upgrade_required_rules gauge\nupgrade_required_rules %u\n",
                (unsigned)ur_cnt_nslots);
     return OK;
+}
+
+/* every request of the server passes here: one byte first, no frame */
+static int ur_metrics_handler(request_rec *r)
+{
+    if (!r->handler || r->handler[0] != 'u'
+        || strcmp(r->handler, "upgrade-required-metrics")) {
+        return DECLINED;
+    }
+    return ur_metrics(r);
 }
 
 /* a real (re)start: say it in the error log, once, not in the preflight */
