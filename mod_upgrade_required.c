@@ -247,7 +247,6 @@ typedef struct {
     int redirect;               /* UR_FLAG_*: 308 to https */
     const char *tls_url;        /* https://host[:port][/prefix], or NULL */
     ur_schedule *sched_build;   /* config time only: own.sched, writable */
-    apr_array_header_t *build;  /* config time only: rules being added */
 } ur_dir_conf;
 
 typedef struct {
@@ -928,13 +927,116 @@ static int ur_same_token(const ur_token *a, const ur_token *b)
  * Compile one UpgradeRequire line into a rule: tokens, the Upgrade value
  * to advertise, the text for logs and the JSON list for problem bodies.
  */
+/*
+ * A rule's strings: the Upgrade value it advertises, its tokens joined by
+ * " or " for the logs and the exports, and as a JSON array for the body.
+ * Only a refusal or a report reads them: a rule of an .htaccess file,
+ * compiled on every request, gets them then (ur_rule_strings).
+ */
+static void ur_build_strings(apr_pool_t *p, ur_rule *rule)
+{
+    const char *upgrade = "", *text = "", *json = "[";
+    int i, tls = 0;
+
+    for (i = 0; i < rule->ntokens; i++) {
+        const ur_token *t = &rule->tokens[i];
+        const char *adv = t->name;
+
+        if (t->family == UR_FAM_TLS) {
+            /* RFC 2817 §3.2 form; "TLS" alone accepts any version */
+            adv = apr_psprintf(p, "TLS/1.%d",
+                               t->tls_min ? t->tls_min - 10 : 0);
+            tls = 1;
+        }
+        upgrade = apr_pstrcat(p, upgrade, i ? ", " : "", adv, NULL);
+        text = apr_pstrcat(p, text, i ? " or " : "", t->name, NULL);
+        json = apr_pstrcat(p, json, i ? ", \"" : "\"", t->name, "\"", NULL);
+    }
+    /* RFC 2817 §3.2: the protocol to speak once TLS is up */
+    rule->upgrade = tls ? apr_pstrcat(p, upgrade, ", HTTP/1.1", NULL)
+                        : upgrade;
+    rule->text = text;
+    rule->json = apr_pstrcat(p, json, "]", NULL);
+}
+
+#ifndef UR_UNIT_TEST
+/* A set that outlives the pool it was read or merged in: a deep copy. */
+static const ur_set *ur_set_keep(apr_pool_t *p, const ur_set *set)
+{
+    ur_set *keep = apr_pmemdup(p, set, sizeof(*set));
+    ur_rule *rules = apr_pmemdup(p, set->rules,
+                                 sizeof(*rules) * (set->nrules ? set->nrules
+                                                               : 1));
+    int i, k;
+
+    for (i = 0; i < set->nrules; i++) {
+        ur_token *tokens = apr_pmemdup(p, rules[i].tokens,
+                                       sizeof(*tokens) * rules[i].ntokens);
+
+        for (k = 0; k < rules[i].ntokens; k++) {
+            tokens[k].name = apr_pstrdup(p, tokens[k].name);
+        }
+        rules[i].tokens = tokens;
+        rules[i].upgrade = apr_pstrdup(p, rules[i].upgrade);
+        rules[i].text = apr_pstrdup(p, rules[i].text);
+        rules[i].json = apr_pstrdup(p, rules[i].json);
+        rules[i].file = apr_pstrdup(p, rules[i].file);
+    }
+    keep->rules = rules;
+    if (set->sched) {
+        ur_schedule *sc = apr_pmemdup(p, set->sched, sizeof(*sc));
+
+        sc->sunset_http = apr_pstrdup(p, sc->sunset_http);
+        sc->deprecation_sf = apr_pstrdup(p, sc->deprecation_sf);
+        sc->link = apr_pstrdup(p, sc->link);
+        sc->link_dep = apr_pstrdup(p, sc->link_dep);
+        sc->file = apr_pstrdup(p, sc->file);
+        keep->sched = sc;
+    }
+    return keep;
+}
+#endif
+
+/* Every rule of a set has its strings, built in p where missing. */
+static void ur_rule_strings(apr_pool_t *p, const ur_set *set)
+{
+    int i;
+
+    for (i = 0; i < set->nrules; i++) {
+        if (!set->rules[i].text) {
+            ur_build_strings(p, (ur_rule *)&set->rules[i]);
+        }
+    }
+}
+
+/* The length of the Upgrade value ur_build_strings would write. */
+static apr_size_t ur_upgrade_len(const ur_token *tokens, int n)
+{
+    apr_size_t len = 0;
+    int i, tls = 0;
+
+    for (i = 0; i < n; i++) {
+        if (tokens[i].family == UR_FAM_TLS) {
+            len += sizeof("TLS/1.x") - 1;
+            tls = 1;
+        }
+        else {
+            len += tokens[i].len;
+        }
+        len += i ? 2 : 0;
+    }
+    return len + (tls ? sizeof(", HTTP/1.1") - 1 : 0);
+}
+
+/* lazy: the strings are left for ur_rule_strings (rule->text NULL) */
 static const char *ur_compile_rule(apr_pool_t *p, int argc,
-                                   char *const argv[], ur_rule *rule)
+                                   char *const argv[], int lazy,
+                                   ur_rule *rule)
 {
     ur_token *tokens;
     const char *err;
-    char *upgrade = "", *text = "", *json = "[";
-    int i, k, tls = 0;
+    apr_size_t upgrade_len;
+    int i, k;
 
     if (argc > UR_MAX_TOKENS) {
         return apr_psprintf(p, "too many protocols on one line '%d' "
@@ -965,36 +1067,18 @@ static const char *ur_compile_rule(apr_pool_t *p, int argc,
             rule->families |= UR_NEED_H2C;
         }
     }
-    for (i = 0; i < argc; i++) {
-        const ur_token *t = &tokens[i];
-        const char *adv = t->name;
-
-        if (t->family == UR_FAM_TLS) {
-            /* RFC 2817 §3.2 form; "TLS" alone accepts any version */
-            adv = apr_psprintf(p, "TLS/1.%d",
-                               t->tls_min ? t->tls_min - 10 : 0);
-            tls = 1;
-        }
-        upgrade = apr_pstrcat(p, upgrade, i ? ", " : "", adv, NULL);
-        text = apr_pstrcat(p, text, i ? " or " : "", t->name, NULL);
-        json = apr_pstrcat(p, json, i ? ", \"" : "\"", t->name, "\"", NULL);
-    }
-    if (tls) {
-        /* RFC 2817 §3.2: the protocol to speak once TLS is up */
-        upgrade = apr_pstrcat(p, upgrade, ", HTTP/1.1", NULL);
-    }
-    if (strlen(upgrade) > UR_UPGRADE_MAX) {
+    if ((upgrade_len = ur_upgrade_len(tokens, argc)) > UR_UPGRADE_MAX) {
         /* clients read the status line and give up on a huge header */
         return apr_psprintf(p, "the Upgrade header of this line would be %"
                             APR_SIZE_T_FMT " bytes long (allowed: at most "
                             "%d; fewer or shorter alternatives)",
-                            strlen(upgrade), UR_UPGRADE_MAX);
+                            upgrade_len, UR_UPGRADE_MAX);
     }
     rule->tokens = tokens;
     rule->ntokens = argc;
-    rule->upgrade = upgrade;
-    rule->text = text;
-    rule->json = apr_pstrcat(p, json, "]", NULL);
+    if (!lazy) {
+        ur_build_strings(p, rule);
+    }
     return NULL;
 }
 
@@ -2364,7 +2448,7 @@ static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
                                   int argc, char *const argv[])
 {
     ur_dir_conf *conf = dconf;
-    ur_rule *rule;
+    ur_rule compiled, *rules, *rule;
     const char *err;
     int i;
 
@@ -2401,27 +2485,34 @@ static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
                             "requirements '%d' in one section (at most %d)",
                             conf->own.nrules + 1, UR_MAX_RULES);
     }
-    /* The rule array grows at config time; the request path sees a
-     * plain pointer + count. */
-    if (!conf->build) {
-        conf->build = apr_array_make(cmd->pool, 4, sizeof(ur_rule));
-    }
-    rule = apr_array_push(conf->build);
-    memset(rule, 0, sizeof(*rule));
-    if ((err = ur_compile_rule(cmd->pool, argc, argv, rule)) != NULL) {
-        conf->build->nelts--;
+    /* Compiled on the stack, then stored in an array of exactly the
+     * lines so far (one line is the rule, as a rule): the request path
+     * sees a plain pointer + count, and 10,000 sections of one line each
+     * hold no spare slots.  An .htaccess line is compiled per request:
+     * its strings wait for a refusal. */
+    memset(&compiled, 0, sizeof(compiled));
+    if ((err = ur_compile_rule(cmd->pool, argc, argv, conf->htaccess,
+                               &compiled)) != NULL) {
         return apr_pstrcat(cmd->pool, "UpgradeRequire: ", err, NULL);
     }
-    for (i = 0; i < conf->build->nelts - 1; i++) {
-        const ur_rule *prev = &((const ur_rule *)conf->build->elts)[i];
-        if (ur_same_rule(prev, rule)) {
-            conf->build->nelts--;
+    for (i = 0; i < conf->own.nrules; i++) {
+        const ur_rule *prev = &conf->own.rules[i];
+        if (ur_same_rule(prev, &compiled)) {
+            if (!prev->text) {
+                ur_build_strings(cmd->pool, (ur_rule *)prev);
+            }
             return apr_psprintf(cmd->pool, "UpgradeRequire: the same "
                                 "requirement '%s' is already on line %u of "
                                 "this section (allowed: each requirement "
                                 "once per section)", prev->text, prev->line);
         }
     }
+    rules = apr_palloc(cmd->pool, sizeof(*rules) * (conf->own.nrules + 1));
+    if (conf->own.nrules) {
+        memcpy(rules, conf->own.rules, sizeof(*rules) * conf->own.nrules);
+    }
+    rule = &rules[conf->own.nrules];
+    *rule = compiled;
     rule->file = cmd->directive->filename;
     rule->line = cmd->directive->line_num;
     rule->slot = UR_SLOT_HTACCESS;
@@ -2431,7 +2522,7 @@ static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
         rule->slot = (apr_uint32_t)(ur_lines->nelts - 1);
         e->s = cmd->server;
         e->conf = conf;
-        e->index = conf->build->nelts - 1;
+        e->index = conf->own.nrules;
         e->dup = 0;
         e->d = cmd->directive;
     }
@@ -2440,8 +2531,8 @@ static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
             conf->own.need_tls_version = 1;
         }
     }
-    conf->own.rules = (const ur_rule *)conf->build->elts;
-    conf->own.nrules = conf->build->nelts;
+    conf->own.rules = rules;
+    conf->own.nrules++;
     conf->own.families |= rule->families;
     return NULL;
 }
@@ -3751,6 +3842,8 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
         }
         return DECLINED;
     }
+    /* an .htaccess line's strings, now that a log or a body needs them */
+    ur_rule_strings(top->pool, d.set);
     rule = &d.set->rules[d.v.first];
 
     if (r->main) {
@@ -3768,6 +3861,10 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
                                   &upgrade_required_module)) {
             /* if the main request ends in this 426 (mod_dir does so when
              * no other index is found), it carries our headers and body */
+            /* the subrequest's merged configuration (and an .htaccess
+             * file only it read) end with its pool: the main request
+             * answers with a copy of its own */
+            d.set = ur_set_keep(top->pool, d.set);
             st = ur_new_state(top, &d, &f);
             st->via_sub = 1;
             st->sub_uri = apr_pstrdup(top->pool, r->uri);

@@ -36,12 +36,12 @@ static void setup(void)
 
     apr_initialize();
     apr_pool_create(&pool, NULL);
-    ur_compile_rule(pool, 2, l1, &rules[0]);
-    ur_compile_rule(pool, 2, l2, &rules[1]);
-    ur_compile_rule(pool, 1, l3, &rules[2]);
-    ur_compile_rule(pool, 1, l4, &rules[3]);
-    ur_compile_rule(pool, 3, l5, &rules[4]);
-    ur_compile_rule(pool, 1, l6, &rules[5]);
+    ur_compile_rule(pool, 2, l1, 0, &rules[0]);
+    ur_compile_rule(pool, 2, l2, 0, &rules[1]);
+    ur_compile_rule(pool, 1, l3, 0, &rules[2]);
+    ur_compile_rule(pool, 1, l4, 0, &rules[3]);
+    ur_compile_rule(pool, 3, l5, 0, &rules[4]);
+    ur_compile_rule(pool, 1, l6, 0, &rules[5]);
     sets[0].rules = rules;
     sets[0].nrules = 3;
     sets[1].rules = rules + 3;
@@ -321,7 +321,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (argc) {
         memset(&rule, 0, sizeof(rule));
-        if (!ur_compile_rule(scratch, argc, argv, &rule)
+        if (!ur_compile_rule(scratch, argc, argv, 0, &rule)
             && (rule.ntokens > UR_MAX_TOKENS
                 || strlen(rule.upgrade) > UR_UPGRADE_MAX)) {
             __builtin_trap();

@@ -283,39 +283,63 @@ static void test_compile(apr_pool_t *p)
         const char *err;
 
         memset(&rule, 0, sizeof(rule));
-        err = ur_compile_rule(p, 1, a1, &rule);
+        err = ur_compile_rule(p, 1, a1, 0, &rule);
         ok(!err && !strcmp(rule.upgrade, "TLS/1.0, HTTP/1.1"),
            "compile_rule", apr_psprintf(p, "TLS advertises '%s'",
                                         rule.upgrade));
         memset(&rule, 0, sizeof(rule));
-        err = ur_compile_rule(p, 2, a2, &rule);
+        err = ur_compile_rule(p, 2, a2, 0, &rule);
         ok(!err && !strcmp(rule.upgrade, "TLS/1.2, websocket, HTTP/1.1")
            && !strcmp(rule.text, "TLS/1.2 or websocket")
            && rule.families == (UR_FAM_TLS | UR_FAM_WEBSOCKET),
            "compile_rule", apr_psprintf(p, "alternatives '%s' / '%s'",
                                         rule.upgrade, rule.text));
         memset(&rule, 0, sizeof(rule));
-        err = ur_compile_rule(p, 2, a3, &rule);
+        err = ur_compile_rule(p, 2, a3, 0, &rule);
         ok(!err && !strcmp(rule.upgrade, "websocket, foo/2")
            && !strcmp(rule.json, "[\"websocket\", \"foo/2\"]"),
            "compile_rule", "websocket advertised in lower case, others as "
            "written");
         memset(&rule, 0, sizeof(rule));
-        err = ur_compile_rule(p, 2, d1, &rule);
+        err = ur_compile_rule(p, 2, d1, 0, &rule);
         ok(err && strstr(err, "duplicate protocol 'WEBSOCKET'"),
            "compile_rule", err ? err : "duplicate accepted");
         memset(&rule, 0, sizeof(rule));
-        err = ur_compile_rule(p, 2, d2, &rule);
+        err = ur_compile_rule(p, 2, d2, 0, &rule);
         ok(err && strstr(err, "duplicate protocol 'HTTP/2.0'"),
            "compile_rule", err ? err : "HTTP/2 alias accepted twice");
         memset(&rule, 0, sizeof(rule));
-        err = ur_compile_rule(p, 2, d3, &rule);
+        err = ur_compile_rule(p, 2, d3, 0, &rule);
         ok(err && strstr(err, "duplicate"), "compile_rule",
            err ? err : "TLS twice accepted");
         memset(&rule, 0, sizeof(rule));
-        err = ur_compile_rule(p, 2, o1, &rule);
+        err = ur_compile_rule(p, 2, o1, 0, &rule);
         ok(err && strstr(err, "'off' cannot be combined"), "compile_rule",
            err ? err : "off mixed accepted");
+        {
+            /* an .htaccess line: the same strings, built on demand */
+            ur_rule eager, lazy;
+            ur_set set;
+
+            memset(&eager, 0, sizeof(eager));
+            memset(&lazy, 0, sizeof(lazy));
+            ur_compile_rule(p, 2, a2, 0, &eager);
+            err = ur_compile_rule(p, 2, a2, 1, &lazy);
+            ok(!err && !lazy.text && !lazy.upgrade && !lazy.json
+               && lazy.families == eager.families, "compile_rule",
+               "lazy: tokens only");
+            memset(&set, 0, sizeof(set));
+            set.rules = &lazy;
+            set.nrules = 1;
+            ur_rule_strings(p, &set);
+            ok(lazy.text && !strcmp(lazy.text, eager.text)
+               && !strcmp(lazy.upgrade, eager.upgrade)
+               && !strcmp(lazy.json, eager.json), "compile_rule",
+               "lazy: the eager strings, once asked for");
+            ok(ur_upgrade_len(eager.tokens, eager.ntokens)
+               == strlen(eager.upgrade), "compile_rule",
+               "the Upgrade length is computed without the string");
+        }
     }
 }
 
@@ -438,7 +462,7 @@ static void test_policy(apr_pool_t *p)
                  w = apr_strtok(NULL, " ", &wl)) {
                 argv[argc++] = w;
             }
-            err = ur_compile_rule(p, argc, argv, &rules[conf.nrules]);
+            err = ur_compile_rule(p, argc, argv, 0, &rules[conf.nrules]);
             if (err) {
                 ok(0, "policy setup", err);
                 return;
@@ -602,7 +626,7 @@ static void test_body(apr_pool_t *p)
             argv[k] = apr_psprintf(p, "p%d-%d/1", i, k);
         }
         memset(&rules[i], 0, sizeof(rules[i]));
-        ur_compile_rule(p, UR_MAX_TOKENS, argv, &rules[i]);
+        ur_compile_rule(p, UR_MAX_TOKENS, argv, 0, &rules[i]);
         set.families |= rules[i].families;
     }
     set.rules = rules;
