@@ -225,13 +225,15 @@ typedef enum {
 
 /* The requirements of a scope and the mode they are enforced in: the
  * mode (or a schedule) travels with the lines it was written for. */
+/* Small: every section with a line holds two of them (10,000 virtual
+ * hosts, 20,000 sections). */
 typedef struct {
     const ur_rule *rules;       /* NULL: unset; nrules 0: "off" */
-    int nrules;                 /* number of rules */
-    int families;               /* OR over all rules: facts to gather */
-    int need_tls_version;       /* a versioned TLS token exists */
-    int mode;                   /* UR_MODE_*; unset enforces */
     const ur_schedule *sched;   /* a migration schedule, or NULL */
+    int nrules;                 /* number of rules */
+    unsigned char families;     /* OR over all rules: facts to gather */
+    unsigned char need_tls_version; /* a versioned TLS token exists */
+    unsigned char mode;         /* UR_MODE_*; unset enforces */
 } ur_set;
 
 /* On/off directives with an unset state, so that the merge can tell. */
@@ -242,11 +244,11 @@ typedef struct {
 typedef struct {
     ur_set own;                 /* this section's lines; merged: in force */
     ur_set extra;               /* merged: .htaccess lines under a lock */
-    int lock;                   /* UR_FLAG_*: .htaccess may only add */
-    int htaccess;               /* written in an .htaccess file */
-    int redirect;               /* UR_FLAG_*: 308 to https */
     const char *tls_url;        /* https://host[:port][/prefix], or NULL */
     ur_schedule *sched_build;   /* config time only: own.sched, writable */
+    unsigned char lock;         /* UR_FLAG_*: .htaccess may only add */
+    unsigned char htaccess;     /* written in an .htaccess file */
+    unsigned char redirect;     /* UR_FLAG_*: 308 to https */
 } ur_dir_conf;
 
 typedef struct {
@@ -2261,7 +2263,43 @@ static const char *ur_section(apr_pool_t *p, const ap_directive_t *line)
     return section;
 }
 
-static apr_array_header_t *ur_lines;    /* ur_line_entry, in pconf */
+/* In chunks that never move: 20,000 lines leave no doubled copies
+ * behind in pconf, as an apr_array would. */
+#define UR_LINE_CHUNK       256
+
+typedef struct {
+    apr_pool_t *pool;           /* pconf */
+    ur_line_entry **chunks;     /* UR_LINE_CHUNK entries each */
+    apr_uint32_t nchunks;       /* slots in chunks */
+    apr_uint32_t nelts;         /* lines */
+} ur_line_list;
+
+static ur_line_list *ur_lines;
+
+#define UR_LINE(i)          (&ur_lines->chunks[(i) / UR_LINE_CHUNK] \
+                                             [(i) % UR_LINE_CHUNK])
+
+static ur_line_entry *ur_line_push(void)
+{
+    ur_line_list *l = ur_lines;
+
+    if (l->nelts / UR_LINE_CHUNK >= l->nchunks) {
+        apr_uint32_t n = l->nchunks ? l->nchunks * 2 : 16;
+        ur_line_entry **c = apr_pcalloc(l->pool, n * sizeof(*c));
+
+        if (l->nchunks) {
+            memcpy(c, l->chunks, l->nchunks * sizeof(*c));
+        }
+        l->chunks = c;
+        l->nchunks = n;
+    }
+    if (l->nelts % UR_LINE_CHUNK == 0) {
+        l->chunks[l->nelts / UR_LINE_CHUNK]
+            = apr_palloc(l->pool, UR_LINE_CHUNK * sizeof(ur_line_entry));
+    }
+    l->nelts++;
+    return UR_LINE(l->nelts - 1);
+}
 static int ur_dumping;                  /* -D DUMP_UPGRADE_REQUIRED */
 
 /* This generation's counters (shared memory, see ur_counters_setup) and
@@ -2444,6 +2482,52 @@ static int ur_same_rule(const ur_rule *a, const ur_rule *b)
     return 1;
 }
 
+/*
+ * The lines of the server configuration, compiled once per distinct
+ * argument list: 10,000 virtual hosts saying "UpgradeRequire websocket"
+ * share one set of tokens and strings (in pconf; the lines keep their own
+ * file, line and counter slot).  Not for .htaccess lines: they are read
+ * per request, by many threads, in the request's pool.
+ */
+static apr_hash_t *ur_compiled;         /* argument list -> ur_rule */
+
+static const char *ur_compile_cached(cmd_parms *cmd, int argc,
+                                     char *const argv[], int htaccess,
+                                     ur_rule *rule)
+{
+    char key[UR_MAX_TOKENS * (UR_TOKEN_MAX + 1)];
+    apr_size_t klen = 0;
+    const ur_rule *hit;
+    const char *err;
+    int i;
+
+    memset(rule, 0, sizeof(*rule));
+    if (htaccess || !ur_compiled || argc > UR_MAX_TOKENS) {
+        return ur_compile_rule(cmd->pool, argc, argv, htaccess, rule);
+    }
+    for (i = 0; i < argc; i++) {
+        apr_size_t len = strlen(argv[i]);
+
+        if (len > UR_TOKEN_MAX) {
+            /* too long to be a token: the compiler says so */
+            return ur_compile_rule(cmd->pool, argc, argv, 0, rule);
+        }
+        memcpy(key + klen, argv[i], len);
+        klen += len;
+        key[klen++] = '\n';
+    }
+    if ((hit = apr_hash_get(ur_compiled, key, (apr_ssize_t)klen)) != NULL) {
+        *rule = *hit;
+        return NULL;
+    }
+    if ((err = ur_compile_rule(cmd->pool, argc, argv, 0, rule)) == NULL) {
+        apr_hash_set(ur_compiled, apr_pmemdup(cmd->pool, key, klen),
+                     (apr_ssize_t)klen, apr_pmemdup(cmd->pool, rule,
+                                                    sizeof(*rule)));
+    }
+    return err;
+}
+
 static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
                                   int argc, char *const argv[])
 {
@@ -2490,9 +2574,8 @@ static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
      * sees a plain pointer + count, and 10,000 sections of one line each
      * hold no spare slots.  An .htaccess line is compiled per request:
      * its strings wait for a refusal. */
-    memset(&compiled, 0, sizeof(compiled));
-    if ((err = ur_compile_rule(cmd->pool, argc, argv, conf->htaccess,
-                               &compiled)) != NULL) {
+    if ((err = ur_compile_cached(cmd, argc, argv, conf->htaccess,
+                                 &compiled)) != NULL) {
         return apr_pstrcat(cmd->pool, "UpgradeRequire: ", err, NULL);
     }
     for (i = 0; i < conf->own.nrules; i++) {
@@ -2517,9 +2600,9 @@ static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
     rule->line = cmd->directive->line_num;
     rule->slot = UR_SLOT_HTACCESS;
     if (!conf->htaccess) {
-        ur_line_entry *e = apr_array_push(ur_lines);
+        ur_line_entry *e = ur_line_push();
 
-        rule->slot = (apr_uint32_t)(ur_lines->nelts - 1);
+        rule->slot = ur_lines->nelts - 1;
         e->s = cmd->server;
         e->conf = conf;
         e->index = conf->own.nrules;
@@ -2807,7 +2890,7 @@ static const char *ur_cmd_percent(cmd_parms *cmd, void *dconf,
 static const char *ur_cmd_flag(cmd_parms *cmd, void *dconf,
                                int argc, char *const argv[])
 {
-    int *field = (int *)((char *)dconf + (apr_size_t)cmd->info);
+    unsigned char *field = (unsigned char *)dconf + (apr_size_t)cmd->info;
     const char *err = ur_one_arg(cmd, argc, argv, "on, off");
 
     if (err) {
@@ -3966,7 +4049,9 @@ static int ur_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp)
 {
     ur_dumping = ap_exists_config_define(UR_DUMP_DEFINE);
-    ur_lines = apr_array_make(pconf, 16, sizeof(ur_line_entry));
+    ur_lines = apr_pcalloc(pconf, sizeof(*ur_lines));
+    ur_lines->pool = pconf;
+    ur_compiled = apr_hash_make(pconf);
     ur_status_off = 0;
     return OK;
 }
@@ -3985,8 +4070,8 @@ static void ur_test_config(apr_pool_t *pconf, server_rec *s)
     if (!ur_dumping || apr_file_open_stdout(&out, pconf) != APR_SUCCESS) {
         return;
     }
-    for (i = 0; i < ur_lines->nelts; i++) {
-        const ur_line_entry *e = &APR_ARRAY_IDX(ur_lines, i, ur_line_entry);
+    for (i = 0; i < (int)ur_lines->nelts; i++) {
+        const ur_line_entry *e = UR_LINE(i);
         const ur_rule *rule = &e->conf->own.rules[e->index];
         server_rec *vs = e->s;
 
@@ -4118,6 +4203,29 @@ static void ur_map_tls_ports(apr_pool_t *p, server_rec *main_s)
     }
 }
 
+/*
+ * httpd hands every virtual host without a directive of ours the main
+ * server's configuration object itself.  What is worked out per virtual
+ * host at startup (the port of its TLS twin, its .htaccess counter slot)
+ * needs an object of its own: a copy, before either is written.
+ */
+static void ur_own_srv_confs(apr_pool_t *pconf, server_rec *main_s)
+{
+    const ur_srv_conf *main_conf = ap_get_module_config(
+                                       main_s->module_config,
+                                       &upgrade_required_module);
+    server_rec *s;
+
+    for (s = main_s->next; s; s = s->next) {
+        if (ap_get_module_config(s->module_config, &upgrade_required_module)
+            == main_conf) {
+            ap_set_module_config(s->module_config, &upgrade_required_module,
+                                 apr_pmemdup(pconf, main_conf,
+                                             sizeof(*main_conf)));
+        }
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* Live counters: shared memory across children and restarts           */
 /* ------------------------------------------------------------------ */
@@ -4151,13 +4259,15 @@ typedef struct {
 
 static ur_cnt_head *ur_cnt_head_now;    /* this generation's header */
 
-/* "name:port" of a (virtual) server, as in the logs and the dump */
+/* "name:port" of a (virtual) server, as in the dump; "name" where the
+ * port is not known (a main server whose ServerName has none) */
 static const char *ur_vhost_name(apr_pool_t *p, const server_rec *s)
 {
-    return apr_psprintf(p, "%s:%u",
-                        s->server_hostname ? s->server_hostname : "",
-                        (unsigned)(s->port ? s->port : s->addrs
-                                   ? s->addrs->host_port : 0));
+    unsigned port = s->port ? s->port
+                    : s->addrs ? s->addrs->host_port : 0;
+    const char *name = s->server_hostname ? s->server_hostname : "";
+
+    return port ? apr_psprintf(p, "%s:%u", name, port) : name;
 }
 
 /* FNV-1a, 64 bits, over a string and its terminating NUL */
@@ -4360,8 +4470,7 @@ static void ur_cnt_carry(ur_cnt_seg *seg, const ur_cnt_seg *old)
 static void ur_counters_setup(server_rec *main_s)
 {
     apr_pool_t *proc = main_s->process->pool;
-    apr_uint32_t nlines = (apr_uint32_t)ur_lines->nelts, nslots, i;
-    ur_line_entry *lines = (ur_line_entry *)ur_lines->elts;
+    apr_uint32_t nlines = ur_lines->nelts, nslots, i;
     ur_cnt_holder *holder = NULL;
     ur_cnt_seg *old, *seg = NULL;
     apr_uint64_t *keys, *labels;
@@ -4388,7 +4497,7 @@ static void ur_counters_setup(server_rec *main_s)
     }
     labels = keys + nslots;
     for (i = 0; i < nlines; i++) {
-        ur_line_hashes(&lines[i], &keys[i], &labels[i]);
+        ur_line_hashes(UR_LINE(i), &keys[i], &labels[i]);
     }
     for (s = main_s; s; s = s->next, i++) {
         keys[i] = labels[i] = ur_hash64_vhost(ur_hash64(UR_HASH64_INIT,
@@ -4399,7 +4508,7 @@ static void ur_counters_setup(server_rec *main_s)
         memset(ord, 0, (apr_size_t)nslots * sizeof(*ord));
     }
     for (i = 0; i < nlines; i++) {
-        lines[i].dup = (int)ord[i];
+        UR_LINE(i)->dup = (int)ord[i];
     }
     for (s = main_s; s; s = s->next, i++) {
         ur_srv_conf *sconf = ap_get_module_config(s->module_config,
@@ -4502,13 +4611,12 @@ static void ur_slot_labels(apr_pool_t *p, apr_uint32_t slot,
                            const char **vhost, const char **rule,
                            const char **requirement)
 {
-    apr_uint32_t nlines = (apr_uint32_t)ur_lines->nelts;
+    apr_uint32_t nlines = ur_lines->nelts;
     server_rec *s;
     int dup;
 
     if (slot < nlines) {
-        const ur_line_entry *e = &APR_ARRAY_IDX(ur_lines, slot,
-                                                ur_line_entry);
+        const ur_line_entry *e = UR_LINE(slot);
         const ur_rule *r = &e->conf->own.rules[e->index];
 
         *vhost = ur_vhost_name(p, e->s);
@@ -4541,7 +4649,7 @@ static void ur_slot_labels(apr_pool_t *p, apr_uint32_t slot,
  */
 static int ur_status_hook(request_rec *r, int flags)
 {
-    apr_uint32_t nlines = (apr_uint32_t)ur_lines->nelts, slot;
+    apr_uint32_t nlines = ur_lines->nelts, slot;
     apr_uint64_t sum[4] = { 0, 0, 0, 0 }, tot[4];
     static const char *const name[4] = {
         "Passed", "Refused", "Redirected", "Served"
@@ -4633,7 +4741,7 @@ static UR_NOINLINE int ur_metrics(request_rec *r)
     if (r->header_only) {
         return OK;
     }
-    nlines = (apr_uint32_t)ur_lines->nelts;
+    nlines = ur_lines->nelts;
     ap_rputs("# HELP upgrade_required_requests_total Main requests decided "
              "under UpgradeRequire lines, by line, outcome, phase and "
              "reason.\n# TYPE upgrade_required_requests_total counter\n", r);
@@ -4689,13 +4797,14 @@ static int ur_metrics_handler(request_rec *r)
 static int ur_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
 {
+    ur_own_srv_confs(pconf, s);
+    ur_map_tls_ports(ptemp, s);
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, URLOGNO(00006)
                      "mod_upgrade_required " UR_VERSION " loaded");
         ur_check_errordocs(ptemp, s, ap_conftree);
         ur_counters_setup(s);
     }
-    ur_map_tls_ports(ptemp, s);
     return OK;
 }
 
