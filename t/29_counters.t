@@ -38,7 +38,7 @@ use POSIX ();
 use Time::HiRes ();
 
 my @MPMS = qw(prefork worker event);
-plan tests => 30 * @MPMS + 41;
+plan tests => 30 * @MPMS + 41 + 8;
 Test::More->builder->failure_output(\*STDERR);
 
 my $vars    = Apache::Test::vars();
@@ -991,3 +991,66 @@ refused($M, '.htaccess', '');
 refused($ONE, '.htaccess', '');
 metrics_are($p1, \%want, $LIFE_RULES, 'counts from 1 again');
 stop($life);
+
+# ---- 7: the README's Monitoring section, as it is written ----
+# Its Prometheus files pass promtool; its sample configuration, with the
+# port and the paths made local, answers the requests the text describes
+# with exactly the sample output and the ?auto lines it shows.
+my ($mon) = slurp("$top/README.md") =~ /^## Monitoring\n(.*?)^## /ms;
+my ($vconf)  = $mon =~ /^```apache\n(<VirtualHost \*:80>\n.*?)^```$/ms;
+my ($sample) = $mon =~ /^```\n(# HELP upgrade_required_requests_total.*?)^```$/ms;
+my ($auto)   = $mon =~ /^```\n(UpgradeRequiredRules: .*?)^```$/ms;
+my ($scrape) = $mon =~ /^```yaml\n(# prometheus\.yml\n.*?)^```$/ms;
+my ($alerts) = $mon =~ /^```yaml\n(# upgrade-required\.rules\.yml\n.*?)^```$/ms;
+ok defined $vconf && defined $sample && defined $auto && defined $scrape
+    && defined $alerts, 'README Monitoring: configuration, samples and Prometheus files found';
+spew("$dir/prometheus.yml", $scrape // '');
+spew("$dir/upgrade-required.rules.yml", $alerts // '');
+my ($prc, $pout) = run_stdin('/dev/null', 'promtool', 'check', 'config', "$dir/prometheus.yml");
+ok $prc == 0 && $pout =~ /SUCCESS/, 'README: promtool check config accepts the scrape configuration'
+    or diag $pout;
+($prc, $pout) = run_stdin('/dev/null', 'promtool', 'check', 'rules', "$dir/upgrade-required.rules.yml");
+ok $prc == 0 && $pout =~ /SUCCESS: 1 rules found/, 'README: promtool check rules accepts the alert'
+    or diag $pout;
+
+my $p3 = free_port();
+$p3 = free_port() while $p3 == $p1 || $p3 == $p2;
+my $rd = instance('readme', $p3);
+my $html = "$rd->{d}/html";
+mkdir $_ or die "$_: $!" for $html, "$html/api", "$html/shop", "$rd->{d}/sites-enabled";
+spew("$html/api/v1", "api\n");
+spew("$html/shop/cart", "cart\n");
+spew("$html/shop/.htaccess", "UpgradeRequire TLS\n");
+(my $site = $vconf // '') =~ s/\*:80>/*:$p3>/;
+$site =~ s{/var/www/html}{$html}g;
+my $site_file = "$rd->{d}/sites-enabled/www.example.org.conf";
+spew($site_file, $site);
+spew($rd->{conf}, base_conf($rd, 'event', "StartServers 1\nServerLimit 1\nThreadsPerChild 8\n",
+                            status => 1)
+    # Debian's main DocumentRoot, which the README's vhost inherits
+    . qq{DocumentRoot "$html"\n<Directory "$html">\n    Require all granted\n</Directory>\n}
+    . qq{<Location "/upgrade-required-metrics">\n    SetHandler upgrade-required-metrics\n</Location>\n}
+    . qq{<Location "/server-status">\n    SetHandler server-status\n</Location>\n}
+    . qq{Include "$site_file"\n});
+start($rd);
+my $W = 'www.example.org';
+my $old_ws = ws_req('/chat', $W) =~ s/Sec-WebSocket-Version: 13/Sec-WebSocket-Version: 8/r;
+my $t = blast(1, [ (map { [ plain => $p3, get_req('/chat', $W) ] } 1 .. 3),
+                   (map { [ ws => $p3, ws_req('/chat', $W) ] } 1 .. 7),
+                   [ ws8 => $p3, $old_ws ],
+                   (map { [ api => $p3, get_req('/api/v1', $W) ] } 1 .. 2),
+                   [ shop => $p3, get_req('/shop/cart', $W) ] ]);
+is_deeply $t, { 'plain 426' => 3, 'ws 404' => 7, 'ws8 426' => 1, 'api 200' => 2, 'shop 426' => 1 },
+    'README sample: 3 plain GETs and 8 handshakes to /chat, 2 to /api, one under .htaccess';
+(my $want_text = $sample // '') =~ s{/etc/apache2/sites-enabled/www\.example\.org\.conf}{$site_file}g;
+$want_text =~ s/www\.example\.org:80/www.example.org:$p3/g;
+my $got_text = '';
+wait_for(3, sub {
+    (undef, undef, $got_text) = exchange($p3, get_req('/upgrade-required-metrics'));
+    $got_text eq $want_text;
+});
+is $got_text, $want_text, 'README sample: the metrics, byte for byte';
+my (undef, undef, $status_text) = exchange($p3, get_req('/server-status?auto'));
+my $got_auto = join '', map { "$_\n" } grep { /^UpgradeRequired/ } split /\n/, $status_text;
+is $got_auto, $auto, 'README sample: the ?auto lines';
+stop($rd);
