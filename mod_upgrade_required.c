@@ -1625,75 +1625,84 @@ static const char *ur_reason_text(ur_reason why)
     }
 }
 
-static int ur_html_special(char c)
-{
-    return c == '&' || c == '<' || c == '>' || c == '"' || c == '\'';
-}
-
 /* Escape for HTML text and attribute values, both quotes included.  Most
- * strings need nothing: they are returned as they are, unallocated. */
+ * strings need nothing: they are returned as they are, unallocated.  The
+ * runs between special bytes are found and copied by strcspn and memcpy,
+ * not byte by byte. */
 static const char *ur_escape_html(apr_pool_t *p, const char *s)
 {
-    apr_size_t n = 0;
+    static const char special[] = "&<>\"'";
+    apr_size_t run = strcspn(s, special), extra = 0;
     const char *q;
     char *out, *o;
 
-    for (q = s; *q && !ur_html_special(*q); q++)
-        ;
-    if (!*q) {
+    if (!s[run]) {
         return s;
     }
-    for (q = s; *q; q++) {
-        n += ur_html_special(*q) ? 6 : 1;
+    for (q = s + run; *q; q += strcspn(q, special)) {
+        /* &amp; &lt; &gt; &quot; &#39; replace one byte */
+        extra += *q == '&' ? 4 : *q == '"' ? 5 : *q == '\'' ? 4 : 3;
+        q++;
     }
-    o = out = apr_palloc(p, n + 1);
-    for (q = s; *q; q++) {
-        switch (*q) {
+    out = apr_palloc(p, (apr_size_t)(q - s) + extra + 1);
+    memcpy(out, s, run);
+    o = out + run;
+    for (q = s + run; *q; ) {
+        switch (*q++) {
         case '&':  memcpy(o, "&amp;", 5);  o += 5; break;
         case '<':  memcpy(o, "&lt;", 4);   o += 4; break;
         case '>':  memcpy(o, "&gt;", 4);   o += 4; break;
         case '"':  memcpy(o, "&quot;", 6); o += 6; break;
-        case '\'': memcpy(o, "&#39;", 5);  o += 5; break;
-        default:   *o++ = *q;
+        default:   memcpy(o, "&#39;", 5);  o += 5; break;
         }
+        run = strcspn(q, special);
+        memcpy(o, q, run);
+        o += run;
+        q += run;
     }
     *o = '\0';
     return out;
 }
 
-/* Must c be a \uXXXX escape in a JSON string?  Controls, the quote and
- * the backslash always; html_safe: also <>&' (a body a browser might
- * sniff as HTML). */
-static int ur_json_special(unsigned char c, int html_safe)
-{
-    return c < 0x20 || c == 0x7f || c == '"' || c == '\\'
-           || (html_safe && (c == '<' || c == '>' || c == '&' || c == '\''));
-}
-
-/* A JSON string's content, escaped as ur_json_special says. */
+/* A JSON string's content: controls, DEL, the quote and the backslash as
+ * \u00XX; html_safe: also <>&' (a body a browser might sniff as HTML). */
 static const char *ur_json_escape(apr_pool_t *p, const char *s,
                                   int html_safe)
 {
-    apr_size_t n = 0;
+    /* the bytes to escape, as strcspn sets (NUL ends a string anyway) */
+    static const char ctl[] = "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"
+        "\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19"
+        "\x1a\x1b\x1c\x1d\x1e\x1f\x7f\"\\";
+    static const char ctl_html[] = "\x01\x02\x03\x04\x05\x06\x07\x08\x09"
+        "\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18"
+        "\x19\x1a\x1b\x1c\x1d\x1e\x1f\x7f\"\\<>&'";
+    static const char hex[] = "0123456789abcdef";
+    const char *special = html_safe ? ctl_html : ctl;
+    apr_size_t run = strcspn(s, special), nspecial = 0;
     const char *q;
     char *out, *o;
 
-    for (q = s; *q; q++) {
-        n += ur_json_special((unsigned char)*q, html_safe) ? 6 : 1;
+    if (!s[run]) {
+        return s;
     }
-    o = out = apr_palloc(p, n + 1);
-    for (q = s; *q; q++) {
-        unsigned char c = (unsigned char)*q;
-        if (ur_json_special(c, html_safe)) {
-            static const char hex[] = "0123456789abcdef";
-            memcpy(o, "\\u00", 4);
-            o[4] = hex[c >> 4];
-            o[5] = hex[c & 15];
-            o += 6;
-        }
-        else {
-            *o++ = (char)c;
-        }
+    for (q = s + run; *q; q += strcspn(q, special)) {
+        nspecial++;
+        q++;
+    }
+    out = apr_palloc(p, (apr_size_t)(q - s) + nspecial * 5 + 1);
+    memcpy(out, s, run);
+    o = out + run;
+    for (q = s + run; *q; ) {
+        unsigned char c = (unsigned char)*q++;
+
+        memcpy(o, "\\u00", 4);
+        o[4] = hex[c >> 4];
+        o[5] = hex[c & 15];
+        o += 6;
+        run = strcspn(q, special);
+        memcpy(o, q, run);
+        o += run;
+        q += run;
     }
     *o = '\0';
     return out;
@@ -1710,30 +1719,25 @@ static const char *ur_escape_json(apr_pool_t *p, const char *s)
  * §2; the quote is left out too) percent-encoded: the URL we print is
  * then inert in every body type, text/plain included.
  */
+#define UR_URL_PUNCT        "-._~!$&()*+,;=:@/?%"
+
 static int ur_url_safe(unsigned char c)
 {
-    if (apr_isalnum(c)) {
-        return 1;
-    }
-    switch (c) {
-    case '-': case '.': case '_': case '~': case '!': case '$': case '&':
-    case '(': case ')': case '*': case '+': case ',': case ';': case '=':
-    case ':': case '@': case '/': case '?': case '%':
-        return 1;
-    default:
-        return 0;
-    }
+    /* ASCII letters and digits only: apr_isalnum follows the locale */
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9') || (c && strchr(UR_URL_PUNCT, c));
 }
 
 static const char *ur_inert_url(apr_pool_t *p, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
+    static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+                               "QRSTUVWXYZ0123456789" UR_URL_PUNCT;
     const char *q;
     char *out, *o;
 
-    for (q = s; *q && ur_url_safe((unsigned char)*q); q++)
-        ;
-    if (!*q) {
+    /* the common case, nothing to encode, in one call */
+    if (!s[strspn(s, safe)]) {
         return s;
     }
     o = out = apr_palloc(p, strlen(s) * 3 + 1);
@@ -4812,6 +4816,9 @@ static int ur_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 /* The header-guarantee filter                                         */
 /* ------------------------------------------------------------------ */
 
+/* registered once: added by handle, not looked up by name per 426 */
+static ap_filter_rec_t *ur_filter;
+
 static apr_status_t ur_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
@@ -4858,7 +4865,7 @@ static void ur_insert_error_filter(request_rec *r)
             ur_set_body(r, st);
         }
     }
-    ap_add_output_filter(UR_FILTER_NAME, st, r, r->connection);
+    ap_add_output_filter_handle(ur_filter, st, r, r->connection);
 }
 
 /* the ErrorDocument request that serves our 426 */
@@ -4880,7 +4887,7 @@ static void ur_insert_filter(request_rec *r)
         apr_table_unset(r->headers_in, "Transfer-Encoding");
         /* the access log and the error page's CGI see this request */
         ur_export(r, rule, st->phase);
-        ap_add_output_filter(UR_FILTER_NAME, st, r, r->connection);
+        ap_add_output_filter_handle(ur_filter, st, r, r->connection);
     }
 }
 
@@ -4971,8 +4978,8 @@ static void ur_register_hooks(apr_pool_t *p)
     ap_hook_insert_filter(ur_insert_filter, NULL, NULL, APR_HOOK_LAST);
     /* after every content filter (mod_headers' error filter is at
      * CONTENT_SET), before the protocol filters that write headers */
-    ap_register_output_filter(UR_FILTER_NAME, ur_out_filter, NULL,
-                              AP_FTYPE_PROTOCOL - 1);
+    ur_filter = ap_register_output_filter(UR_FILTER_NAME, ur_out_filter,
+                                          NULL, AP_FTYPE_PROTOCOL - 1);
     /* live counters: zeroed on a full (re)start, read by mod_status and
      * by the metrics handler */
     ap_hook_pre_mpm(ur_pre_mpm, NULL, NULL, APR_HOOK_MIDDLE);

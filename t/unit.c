@@ -778,6 +778,85 @@ static void test_schedule(apr_pool_t *p)
        "a brownout ends at the sunset at the latest");
 }
 
+/* ---------------- escaping, against a byte-by-byte reference ---------------- */
+
+static const char *ref_html(apr_pool_t *p, const char *s)
+{
+    char *out = apr_palloc(p, strlen(s) * 6 + 1), *o = out;
+
+    for (; *s; s++) {
+        switch (*s) {
+        case '&':  strcpy(o, "&amp;");  break;
+        case '<':  strcpy(o, "&lt;");   break;
+        case '>':  strcpy(o, "&gt;");   break;
+        case '"':  strcpy(o, "&quot;"); break;
+        case '\'': strcpy(o, "&#39;");  break;
+        default:   o[0] = *s; o[1] = '\0';
+        }
+        o += strlen(o);
+    }
+    *o = '\0';
+    return out;
+}
+
+static const char *ref_json(apr_pool_t *p, const char *s, int html_safe)
+{
+    char *out = apr_palloc(p, strlen(s) * 6 + 1), *o = out;
+
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\'
+            || (html_safe && (c == '<' || c == '>' || c == '&' || c == '\''))) {
+            sprintf(o, "\\u%04x", c);
+            o += 6;
+        }
+        else {
+            *o++ = (char)c;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static void test_escape(apr_pool_t *p)
+{
+    static const char *const fixed[] = {
+        "", "plain", "&", "<script>alert('x')</script>", "\"quoted\"",
+        "a&&b", "'", "tab\there", "\x7f\x01", "back\\slash", "x&",
+        "&x", "\xc3\xa9t\xc3\xa9 & <caf\xc3\xa9>",
+    };
+    unsigned seed = 12345;
+    int i, k, bad_html = 0, bad_json = 0, bad_jsonh = 0;
+
+    for (i = 0; i < (int)(sizeof(fixed) / sizeof(fixed[0])); i++) {
+        ok(!strcmp(ur_escape_html(p, fixed[i]), ref_html(p, fixed[i]))
+           && !strcmp(ur_json_escape(p, fixed[i], 0),
+                      ref_json(p, fixed[i], 0))
+           && !strcmp(ur_json_escape(p, fixed[i], 1),
+                      ref_json(p, fixed[i], 1)),
+           "escape", apr_psprintf(p, "fixed case %d as the reference", i));
+    }
+    /* 2,000 random strings over every byte value */
+    for (i = 0; i < 2000; i++) {
+        char buf[48];
+        int len = (int)((seed = seed * 1103515245 + 12345) >> 16) % 47;
+
+        for (k = 0; k < len; k++) {
+            seed = seed * 1103515245 + 12345;
+            buf[k] = (char)(((seed >> 16) % 255) + 1);
+        }
+        buf[len] = '\0';
+        bad_html += strcmp(ur_escape_html(p, buf), ref_html(p, buf)) != 0;
+        bad_json += strcmp(ur_json_escape(p, buf, 0), ref_json(p, buf, 0)) != 0;
+        bad_jsonh += strcmp(ur_json_escape(p, buf, 1),
+                            ref_json(p, buf, 1)) != 0;
+    }
+    ok(!bad_html && !bad_json && !bad_jsonh, "escape",
+       apr_psprintf(p, "2000 random strings: %d html, %d json, %d "
+                    "html-safe json differ from the reference", bad_html,
+                    bad_json, bad_jsonh));
+}
+
 /* ---------------- live counters: kinds and labels ---------------- */
 
 static void test_counters(apr_pool_t *p)
@@ -848,6 +927,7 @@ int main(void)
     test_body(p);
     test_schedule(p);
     test_counters(p);
+    test_escape(p);
     printf("1..%d\n", ntest);
     if (nfail) {
         printf("# %d of %d unit tests failed\n", nfail, ntest);
