@@ -4881,10 +4881,14 @@ static void ur_insert_filter(request_rec *r)
 
         ur_note_refusal(r->prev, st);
         /* the error page never gets the refused request's body: it was
-         * read and dropped, or it is left unread on a closing connection */
-        r->headers_in = apr_table_copy(r->pool, r->headers_in);
-        apr_table_unset(r->headers_in, "Content-Length");
-        apr_table_unset(r->headers_in, "Transfer-Encoding");
+         * read and dropped, or it is left unread on a closing connection
+         * (without one, nothing to hide and nothing to copy) */
+        if (apr_table_get(r->headers_in, "Content-Length")
+            || apr_table_get(r->headers_in, "Transfer-Encoding")) {
+            r->headers_in = apr_table_copy(r->pool, r->headers_in);
+            apr_table_unset(r->headers_in, "Content-Length");
+            apr_table_unset(r->headers_in, "Transfer-Encoding");
+        }
         /* the access log and the error page's CGI see this request */
         ur_export(r, rule, st->phase);
         ap_add_output_filter_handle(ur_filter, st, r, r->connection);
