@@ -1708,36 +1708,46 @@ static const char *ur_json_escape(apr_pool_t *p, const char *s,
     return out;
 }
 
-/* Escape for a JSON string: quotes, backslashes, controls and <>&. */
-static const char *ur_escape_json(apr_pool_t *p, const char *s)
-{
-    return ur_json_escape(p, s, 1);
-}
-
 /*
  * A path or query with anything that is not a URI character (RFC 3986
  * §2; the quote is left out too) percent-encoded: the URL we print is
  * then inert in every body type, text/plain included.
  */
-#define UR_URL_PUNCT        "-._~!$&()*+,;=:@/?%"
+static const unsigned char ur_url_ok[256] = {
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, ['!'] = 1, ['$'] = 1,
+    ['&'] = 1, ['('] = 1, [')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1,
+    [';'] = 1, ['='] = 1, [':'] = 1, ['@'] = 1, ['/'] = 1, ['?'] = 1,
+    ['%'] = 1
+};
 
+/* ASCII letters and digits only (apr_isalnum follows the locale) and
+ * the punctuation above, as a table */
 static int ur_url_safe(unsigned char c)
 {
-    /* ASCII letters and digits only: apr_isalnum follows the locale */
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-           || (c >= '0' && c <= '9') || (c && strchr(UR_URL_PUNCT, c));
+    return ur_url_ok[c];
 }
 
 static const char *ur_inert_url(apr_pool_t *p, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
-    static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
-                               "QRSTUVWXYZ0123456789" UR_URL_PUNCT;
     const char *q;
     char *out, *o;
 
-    /* the common case, nothing to encode, in one call */
-    if (!s[strspn(s, safe)]) {
+    for (q = s; ur_url_ok[(unsigned char)*q]; q++)
+        ;
+    if (!*q) {
         return s;
     }
     o = out = apr_palloc(p, strlen(s) * 3 + 1);
@@ -1837,13 +1847,14 @@ static void ur_where_make(apr_pool_t *p, const char *host,
     }
     w->https = tls_url ? tls_url
                : https_port == 443 ? apr_pstrcat(p, "https://", name, NULL)
-               : apr_psprintf(p, "https://%s:%d", name, https_port);
+               : apr_pstrcat(p, "https://", name, ":",
+                             apr_itoa(p, https_port), NULL);
     if (wss) {
         w->ws = apr_pstrcat(p, "wss", w->https + 5, NULL);
     }
     else {
-        w->ws = ws_port ? apr_psprintf(p, "ws://%s:%d", name, ws_port)
-                        : apr_pstrcat(p, "ws://", name, NULL);
+        w->ws = apr_pstrcat(p, "ws://", name, ws_port ? ":" : "",
+                            ws_port ? apr_itoa(p, ws_port) : "", NULL);
     }
 }
 
@@ -1854,105 +1865,303 @@ static const char *ur_tls_name(apr_pool_t *p, int v)
                    : "an older TLS version";
 }
 
-/* One sentence per alternative: what the client should do, as the
- * text before the https URL, the URL (linked in HTML; NULL: none) and
- * the text after it. */
+/*
+ * A body is written as pieces, joined once at the end into one
+ * allocation of the exact size: literal text with its length known at
+ * compile time, request data made inert earlier, all escaped for the
+ * body's type as it is copied (strcspn runs; nothing to escape in most
+ * pieces).  Linear in the size even for 32 requirements of 16
+ * alternatives.
+ */
 typedef struct {
-    const char *pre;
-    const char *url;
-    const char *post;
-} ur_advice_text;
+    const char *s;
+    apr_size_t n;
+    int esc;                    /* escaped for the body type */
+} ur_piece;
 
-static void ur_advice(apr_pool_t *p, const ur_token *t, const ur_state *st,
-                      const ur_where *w, int h2c_possible, ur_advice_text *a)
+#define UR_PIECES_INLINE    96
+
+/* The bytes HTML escapes (few enough for strcspn's SSE path), and the
+ * bytes html-safe JSON escapes, as a table (ur_json_escape's set). */
+static const char ur_html_set[] = "&<>\"'";
+static const char ur_json_set[] = "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"
+    "\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b"
+    "\x1c\x1d\x1e\x1f\x7f\"\\<>&'";
+static const unsigned char ur_json_esc[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    ['"'] = 1, ['\\'] = 1, ['<'] = 1, ['>'] = 1, ['&'] = 1, ['\''] = 1,
+    [0x7f] = 1
+};
+
+typedef struct {
+    apr_pool_t *p;
+    ur_body_type type;
+    ur_piece *v;
+    int n, max;
+    ur_piece first[UR_PIECES_INLINE];
+} ur_buf;
+
+static void ur_buf_init(ur_buf *b, apr_pool_t *p, ur_body_type type)
+{
+    b->p = p;
+    b->type = type;
+    b->v = b->first;
+    b->n = 0;
+    b->max = UR_PIECES_INLINE;
+}
+
+static void ur_piece_put(ur_buf *b, const char *s, apr_size_t n, int esc)
+{
+    if (b->n == b->max) {
+        ur_piece *v = apr_palloc(b->p, sizeof(*v) * b->max * 2);
+
+        memcpy(v, b->v, sizeof(*v) * b->n);
+        b->v = v;
+        b->max *= 2;
+    }
+    b->v[b->n].s = s;
+    b->v[b->n].n = n;
+    b->v[b->n].esc = esc;
+    b->n++;
+}
+
+/* Markup and JSON syntax, as they are. */
+#define UR_RAW(b, lit)      ur_piece_put((b), (lit), sizeof(lit) - 1, 0)
+
+/* Literal text of a sentence: escaped for the type if it holds a byte
+ * that needs it (a quote, mostly), else as it is.  Which, each call site
+ * works out once and remembers (the same answer from every thread). */
+#if defined(__GNUC__) || defined(__clang__)
+#define UR_TXT(b, lit) do {                                               \
+        static int ur_lit_esc_ = -1;                                      \
+        int esc_ = __atomic_load_n(&ur_lit_esc_, __ATOMIC_RELAXED);       \
+        if (esc_ < 0) {                                                   \
+            esc_ = lit[strcspn(lit, ur_json_set)] != '\0';                \
+            __atomic_store_n(&ur_lit_esc_, esc_, __ATOMIC_RELAXED);       \
+        }                                                                 \
+        ur_piece_put((b), (lit), sizeof(lit) - 1, esc_);                  \
+    } while (0)
+#else
+#define UR_TXT(b, lit)      ur_piece_put((b), (lit), sizeof(lit) - 1, 1)
+#endif
+
+static void ur_raw(ur_buf *b, const char *s)
+{
+    ur_piece_put(b, s, strlen(s), 0);
+}
+
+static void ur_txt(ur_buf *b, const char *s)
+{
+    ur_piece_put(b, s, strlen(s), 1);
+}
+
+/* One piece, escaped, into o; its length there. */
+static apr_size_t ur_piece_write(const ur_piece *pc, ur_body_type type,
+                                 char *o)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *q = pc->s, *end = pc->s + pc->n;
+    apr_size_t len = 0, run;
+
+    if (!pc->esc || type == UR_BODY_PLAIN) {
+        memcpy(o, pc->s, pc->n);
+        return pc->n;
+    }
+    while (q < end) {
+        if (type == UR_BODY_HTML) {
+            run = strcspn(q, ur_html_set);
+        }
+        else {
+            for (run = 0; q + run < end && !ur_json_esc[(unsigned char)q[run]];
+                 run++)
+                ;
+        }
+        if (run > (apr_size_t)(end - q)) {
+            run = (apr_size_t)(end - q);
+        }
+        memcpy(o + len, q, run);
+        len += run;
+        q += run;
+        if (q == end) {
+            break;
+        }
+        if (type != UR_BODY_HTML) {
+            memcpy(o + len, "\\u00", 4);
+            o[len + 4] = hex[(unsigned char)*q >> 4];
+            o[len + 5] = hex[(unsigned char)*q & 15];
+            len += 6;
+        }
+        else {
+            const char *e = *q == '&' ? "&amp;" : *q == '<' ? "&lt;"
+                            : *q == '>' ? "&gt;" : *q == '"' ? "&quot;"
+                            : "&#39;";
+            apr_size_t el = strlen(e);
+
+            memcpy(o + len, e, el);
+            len += el;
+        }
+        q++;
+    }
+    return len;
+}
+
+/* One allocation, for the worst case (an escape is at most 6 bytes for
+ * one), and one pass. */
+static const char *ur_buf_join(ur_buf *b)
+{
+    apr_size_t total = 0;
+    char *out, *o;
+    int i;
+
+    for (i = 0; i < b->n; i++) {
+        total += b->v[i].esc && b->type != UR_BODY_PLAIN ? 6 * b->v[i].n
+                                                         : b->v[i].n;
+    }
+    o = out = apr_palloc(b->p, total + 1);
+    for (i = 0; i < b->n; i++) {
+        o += ur_piece_write(&b->v[i], b->type, o);
+    }
+    *o = '\0';
+    return out;
+}
+
+/* "TLS 1.2" for 12, without formatting for the versions that exist */
+static const char *ur_tls_label(apr_pool_t *p, int v)
+{
+    static const char *const name[] = {
+        "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"
+    };
+
+    return v >= 10 && v <= 13 ? name[v - 10] : ur_tls_name(p, v);
+}
+
+/* " (TLS 1.2 or newer)." and such: the minor version as one byte */
+static void ur_tls_min(ur_buf *b, int tls_min)
+{
+    static const char *const minor[] = { "0", "1", "2", "3" };
+
+    if (tls_min >= 10 && tls_min <= 13) {
+        ur_piece_put(b, minor[tls_min - 10], 1, 1);
+    }
+    else {
+        ur_txt(b, apr_itoa(b->p, tls_min - 10));
+    }
+}
+
+/* The https URL: a link in HTML, one click from the right place. */
+static void ur_https(ur_buf *b, const ur_where *w)
+{
+    if (b->type == UR_BODY_HTML) {
+        UR_RAW(b, "<a href=\"");
+        ur_txt(b, w->https);
+        ur_txt(b, w->target);
+        UR_RAW(b, "\">");
+    }
+    ur_txt(b, w->https);
+    ur_txt(b, w->target);
+    if (b->type == UR_BODY_HTML) {
+        UR_RAW(b, "</a>");
+    }
+}
+
+/* One sentence per alternative: what the client should do. */
+static void ur_advice(ur_buf *b, const ur_token *t, const ur_state *st,
+                      const ur_where *w, int h2c_possible)
 {
     const ur_facts *f = &st->f;
-    const char *https = apr_pstrcat(p, w->https, w->target, NULL);
     int tls = st->conn_tls;
 
-    a->url = NULL;
-    a->post = "";
     switch (t->family) {
     case UR_FAM_WEBSOCKET:
-        a->pre = apr_pstrcat(p, "This URL only speaks WebSocket: open "
-                             "it with a WebSocket client (new WebSocket('",
-                             w->ws, w->target, "')).", NULL);
+        UR_TXT(b, "This URL only speaks WebSocket: open it with a WebSocket "
+                  "client (new WebSocket('");
+        ur_txt(b, w->ws);
+        ur_txt(b, w->target);
+        UR_TXT(b, "')).");
         return;
     case UR_FAM_TLS:
         if (t->tls_min && (f->tls == UR_TLS_DIRECT || f->tls_version)) {
-            a->pre = apr_psprintf(p, "This connection uses an older TLS "
-                                  "version (%s): reconnect over ",
-                                  ur_tls_name(p, f->tls_version));
-            a->url = https;
-            a->post = apr_psprintf(p, " with TLS 1.%d or newer.",
-                                   t->tls_min - 10);
+            UR_TXT(b, "This connection uses an older TLS version (");
+            ur_txt(b, ur_tls_label(b->p, f->tls_version));
+            UR_TXT(b, "): reconnect over ");
+            ur_https(b, w);
+            UR_TXT(b, " with TLS 1.");
+            ur_tls_min(b, t->tls_min);
+            UR_TXT(b, " or newer.");
         }
         else if (f->tls == UR_TLS_PROXY && t->tls_min) {
-            a->pre = apr_psprintf(p, "TLS 1.%d or newer is required, "
-                                  "and the TLS version of a connection made "
-                                  "through a proxy cannot be checked here.",
-                                  t->tls_min - 10);
+            UR_TXT(b, "TLS 1.");
+            ur_tls_min(b, t->tls_min);
+            UR_TXT(b, " or newer is required, and the TLS version of a "
+                      "connection made through a proxy cannot be checked "
+                      "here.");
         }
         else {
-            a->pre = "This resource is only served over TLS: reconnect "
-                     "over ";
-            a->url = https;
-            a->post = t->tls_min ? apr_psprintf(p, " (TLS 1.%d or "
-                                                "newer).", t->tls_min - 10)
-                                 : ".";
+            UR_TXT(b, "This resource is only served over TLS: reconnect "
+                      "over ");
+            ur_https(b, w);
+            if (t->tls_min) {
+                UR_TXT(b, " (TLS 1.");
+                ur_tls_min(b, t->tls_min);
+                UR_TXT(b, " or newer).");
+            }
+            else {
+                UR_TXT(b, ".");
+            }
         }
         return;
     case UR_FAM_HTTP:
         if (t->proto_min < UR_HTTP_2) {
-            a->pre = "HTTP/1.1 or newer is required: send the request with "
-                     "HTTP/1.1.";
+            UR_TXT(b, "HTTP/1.1 or newer is required: send the request "
+                      "with HTTP/1.1.");
         }
         else if (h2c_possible) {
-            a->pre = "HTTP/2 is required: upgrade this connection with "
-                     "'Upgrade: h2c', 'Connection: Upgrade, HTTP2-Settings' "
-                     "and an HTTP2-Settings header (curl --http2 does), "
-                     "speak HTTP/2 with prior knowledge, or use h2 over ";
-            a->url = https;
-            a->post = ".";
+            UR_TXT(b, "HTTP/2 is required: upgrade this connection with "
+                      "'Upgrade: h2c', 'Connection: Upgrade, HTTP2-Settings' "
+                      "and an HTTP2-Settings header (curl --http2 does), "
+                      "speak HTTP/2 with prior knowledge, or use h2 over ");
+            ur_https(b, w);
+            UR_TXT(b, ".");
         }
         else if (tls) {
-            a->pre = "HTTP/2 is required: reconnect to ";
-            a->url = https;
-            a->post = " offering h2 in TLS ALPN (curl --http2 does).";
+            UR_TXT(b, "HTTP/2 is required: reconnect to ");
+            ur_https(b, w);
+            UR_TXT(b, " offering h2 in TLS ALPN (curl --http2 does).");
         }
         else {
-            a->pre = "HTTP/2 is required: this connection cannot be upgraded "
-                     "to it; use h2 over ";
-            a->url = https;
-            a->post = " (chosen by TLS ALPN), or HTTP/2 with prior knowledge "
-                      "where the server offers it.";
+            UR_TXT(b, "HTTP/2 is required: this connection cannot be "
+                      "upgraded to it; use h2 over ");
+            ur_https(b, w);
+            UR_TXT(b, " (chosen by TLS ALPN), or HTTP/2 with prior "
+                      "knowledge where the server offers it.");
         }
         return;
     case UR_FAM_H2C:
         if (tls) {
-            a->pre = "HTTP/2 is required, and h2c does not exist over TLS "
-                     "(RFC 9113 3): reconnect to ";
-            a->url = https;
-            a->post = " offering h2 in TLS ALPN (curl --http2 does).";
+            UR_TXT(b, "HTTP/2 is required, and h2c does not exist over TLS "
+                      "(RFC 9113 3): reconnect to ");
+            ur_https(b, w);
+            UR_TXT(b, " offering h2 in TLS ALPN (curl --http2 does).");
         }
         else if (h2c_possible) {
-            a->pre = "HTTP/2 is required: upgrade this connection with "
-                     "'Upgrade: h2c', 'Connection: Upgrade, HTTP2-Settings' "
-                     "and an HTTP2-Settings header (curl --http2 does), or "
-                     "speak HTTP/2 with prior knowledge.";
+            UR_TXT(b, "HTTP/2 is required: upgrade this connection with "
+                      "'Upgrade: h2c', 'Connection: Upgrade, HTTP2-Settings' "
+                      "and an HTTP2-Settings header (curl --http2 does), or "
+                      "speak HTTP/2 with prior knowledge.");
         }
         else {
-            a->pre = "HTTP/2 is required: this server does not upgrade to "
-                     "h2c here; speak HTTP/2 with prior knowledge (curl "
-                     "--http2-prior-knowledge), or use h2 over ";
-            a->url = https;
-            a->post = ".";
+            UR_TXT(b, "HTTP/2 is required: this server does not upgrade to "
+                      "h2c here; speak HTTP/2 with prior knowledge (curl "
+                      "--http2-prior-knowledge), or use h2 over ");
+            ur_https(b, w);
+            UR_TXT(b, ".");
         }
         return;
     default:
-        a->pre = apr_pstrcat(p, "Send the request with 'Upgrade: ",
-                             t->name, "' (that token alone) and 'Connection: "
-                             "Upgrade'.", NULL);
+        UR_TXT(b, "Send the request with 'Upgrade: ");
+        ur_piece_put(b, t->name, t->len, 1);
+        UR_TXT(b, "' (that token alone) and 'Connection: Upgrade'.");
         return;
     }
 }
@@ -1972,8 +2181,8 @@ static const char *ur_reason_sentence(apr_pool_t *p, const ur_state *st,
             break;
         }
         if (!upgrade) {
-            return apr_psprintf(p, "The request made no upgrade offer "
-                                "(no 'Upgrade: %s').", t->name);
+            return apr_pstrcat(p, "The request made no upgrade offer (no "
+                               "'Upgrade: ", t->name, "').", NULL);
         }
         if (!f->conn_upgrade) {
             return apr_psprintf(p, "The request sent 'Upgrade: %s' but "
@@ -2108,10 +2317,6 @@ static const char *ur_phase_sentence(apr_pool_t *p, const ur_state *st)
                         "from %s. ", sc->sunset_http);
 }
 
-/* Pieces of a body, joined once at the end: linear in its size even
- * for 32 requirements of 16 alternatives. */
-#define UR_PUT(b, str)      (*(const char **)apr_array_push(b) = (str))
-
 /*
  * The body of a 426 in the negotiated type (st->body): the reason, then
  * one item per unmet requirement, its alternatives joined by " Or: ".
@@ -2123,105 +2328,94 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
                            int h2c_possible, const char *signature)
 {
     const ur_set *conf = st->conf;
-    apr_array_header_t *b = apr_array_make(p, 64, sizeof(const char *));
     int html = st->body == UR_BODY_HTML, plain = st->body == UR_BODY_PLAIN;
-    int i, k;
-    const char *sep;
+    int i, k, sep;
+    ur_buf b;
 
+    ur_buf_init(&b, p, st->body);
     if (html) {
-        UR_PUT(b, "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n"
-                  "<html><head>\n<title>426 Upgrade Required</title>\n"
-                  "</head><body>\n<h1>Upgrade Required</h1>\n"
-                  "<p>This resource cannot be served over the protocol "
-                  "this request used.");
+        UR_RAW(&b, "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n"
+                   "<html><head>\n<title>426 Upgrade Required</title>\n"
+                   "</head><body>\n<h1>Upgrade Required</h1>\n"
+                   "<p>This resource cannot be served over the protocol "
+                   "this request used.");
         if (*reason) {
-            UR_PUT(b, " ");
-            UR_PUT(b, ur_escape_html(p, reason));
+            UR_RAW(&b, " ");
+            ur_txt(&b, reason);
         }
-        UR_PUT(b, "</p>\n<ul>\n");
+        UR_RAW(&b, "</p>\n<ul>\n");
     }
     else if (plain) {
-        UR_PUT(b, "426 Upgrade Required\n\n");
+        UR_RAW(&b, "426 Upgrade Required\n\n");
         if (*reason) {
-            UR_PUT(b, reason);
-            UR_PUT(b, "\n\n");
+            ur_raw(&b, reason);
+            UR_RAW(&b, "\n\n");
         }
     }
     else {
-        UR_PUT(b, "{\"type\":\"about:blank\",\"title\":\"Upgrade Required\","
-                  "\"status\":426,\"detail\":\"");
-        UR_PUT(b, ur_escape_json(p, reason));
+        UR_RAW(&b, "{\"type\":\"about:blank\",\"title\":\"Upgrade "
+                   "Required\",\"status\":426,\"detail\":\"");
+        ur_txt(&b, reason);
     }
-    sep = *reason ? " " : "";
+    sep = *reason != '\0';
     for (i = 0; i < conf->nrules; i++) {
         const ur_rule *rule = &conf->rules[i];
 
         if (!(st->v.unmet & ((apr_uint32_t)1 << i))) {
             continue;
         }
-        UR_PUT(b, html ? "<li>" : plain ? "- " : sep);
-        for (k = 0; k < rule->ntokens; k++) {
-            ur_advice_text a;
-
-            ur_advice(p, &rule->tokens[k], st, w, h2c_possible, &a);
-            if (k) {
-                UR_PUT(b, " Or: ");
-            }
-            if (html) {
-                UR_PUT(b, ur_escape_html(p, a.pre));
-                if (a.url) {
-                    /* one click from the right place */
-                    const char *url = ur_escape_html(p, a.url);
-                    UR_PUT(b, "<a href=\"");
-                    UR_PUT(b, url);
-                    UR_PUT(b, "\">");
-                    UR_PUT(b, url);
-                    UR_PUT(b, "</a>");
-                }
-                UR_PUT(b, ur_escape_html(p, a.post));
-            }
-            else if (plain) {
-                UR_PUT(b, a.pre);
-                UR_PUT(b, a.url ? a.url : "");
-                UR_PUT(b, a.post);
-            }
-            else {
-                UR_PUT(b, ur_escape_json(p, a.pre));
-                UR_PUT(b, a.url ? ur_escape_json(p, a.url) : "");
-                UR_PUT(b, ur_escape_json(p, a.post));
-            }
+        if (html) {
+            UR_RAW(&b, "<li>");
         }
-        UR_PUT(b, html ? "</li>\n" : plain ? "\n" : "");
-        sep = " ";
+        else if (plain) {
+            UR_RAW(&b, "- ");
+        }
+        else if (sep) {
+            UR_RAW(&b, " ");
+        }
+        for (k = 0; k < rule->ntokens; k++) {
+            if (k) {
+                UR_TXT(&b, " Or: ");
+            }
+            ur_advice(&b, &rule->tokens[k], st, w, h2c_possible);
+        }
+        if (html) {
+            UR_RAW(&b, "</li>\n");
+        }
+        else if (plain) {
+            UR_RAW(&b, "\n");
+        }
+        sep = 1;
     }
     if (html) {
-        UR_PUT(b, "</ul>\n");
-        UR_PUT(b, signature);
-        UR_PUT(b, "</body></html>\n");
+        UR_RAW(&b, "</ul>\n");
+        ur_raw(&b, signature);
+        UR_RAW(&b, "</body></html>\n");
     }
     else if (!plain) {
-        UR_PUT(b, "\",\"reason\":\"");
-        UR_PUT(b, ur_escape_json(p, reason));
-        UR_PUT(b, "\",\"required\":[");
-        sep = "";
+        UR_RAW(&b, "\",\"reason\":\"");
+        ur_txt(&b, reason);
+        UR_RAW(&b, "\",\"required\":[");
+        sep = 0;
         for (i = 0; i < conf->nrules; i++) {
             if (st->v.unmet & ((apr_uint32_t)1 << i)) {
-                UR_PUT(b, sep);
-                UR_PUT(b, conf->rules[i].json);
-                sep = ",";
+                if (sep++) {
+                    UR_RAW(&b, ",");
+                }
+                ur_raw(&b, conf->rules[i].json);
             }
         }
-        UR_PUT(b, "],\"upgrade\":\"");
-        UR_PUT(b, ur_escape_json(p, st->upgrade));
+        UR_RAW(&b, "],\"upgrade\":\"");
+        ur_txt(&b, st->upgrade);
         if (conf->sched) {
-            UR_PUT(b, "\",\"phase\":\"");
-            UR_PUT(b, ur_phase_name[st->phase]);
-            UR_PUT(b, "\",\"sunset\":\"");
-            UR_PUT(b, conf->sched->sunset_http);
+            UR_RAW(&b, "\",\"phase\":\"");
+            ur_raw(&b, ur_phase_name[st->phase]);
+            UR_RAW(&b, "\",\"sunset\":\"");
+            ur_raw(&b, conf->sched->sunset_http);
         }
-        UR_PUT(b, "\"}\n");
+        UR_RAW(&b, "\"}\n");
     }
-    return apr_array_pstrcat(p, b, '\0');
+    return ur_buf_join(&b);
 }
 
 #ifndef UR_UNIT_TEST
