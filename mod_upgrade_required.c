@@ -392,17 +392,25 @@ static int ur_parse_q(const char *s, const char *end)
     return q;
 }
 
+/* The media types of the bodies, in ur_body_type order, their major
+ * types, and both lengths (t/unit.c checks them against strlen). */
+static const char *const ur_accept_exact[4] = {
+    "text/html", "application/problem+json", "text/plain", "application/json"
+};
+static const char *const ur_accept_major[4] = {
+    "text/", "application/", "text/", "application/"
+};
+static const apr_size_t ur_accept_exact_len[4] = { 9, 24, 10, 16 };
+static const apr_size_t ur_accept_major_len[4] = { 5, 12, 5, 12 };
+
 static ur_body_type ur_negotiate(const char *accept)
 {
     /* per media type: best q (-1: no range matched) and the specificity
      * of the range that gave it (3 exact, 2 "type/" wildcard, 1 any) */
-    static const char *const exact[4] = {
-        "text/html", "application/problem+json", "text/plain",
-        "application/json"
-    };
-    static const char *const major[4] = {
-        "text/", "application/", "text/", "application/"
-    };
+    const char *const *exact = ur_accept_exact;
+    const char *const *major = ur_accept_major;
+    const apr_size_t *exact_len = ur_accept_exact_len;
+    const apr_size_t *major_len = ur_accept_major_len;
     int q[4] = { -1, -1, -1, -1 }, spec[4] = { 0, 0, 0, 0 };
     int fq[3], fspec[3], best = -1, i;
     const char *item;
@@ -443,10 +451,10 @@ static ur_body_type ur_negotiate(const char *accept)
             }
         }
         for (i = 0; i < 4; i++) {
-            apr_size_t mlen = strlen(major[i]);
+            apr_size_t mlen = major_len[i];
             int sp = 0;
 
-            if (tlen == strlen(exact[i])
+            if (tlen == exact_len[i]
                 && !apr_cstr_casecmpn(item, exact[i], tlen)) {
                 sp = 3;
             }

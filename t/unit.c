@@ -146,6 +146,19 @@ static const struct {
     { "*/*;q=0, text/plain;q=0.5", UR_BODY_PLAIN },
 };
 
+static void test_accept_tables(apr_pool_t *p)
+{
+    int i, same = 1;
+
+    for (i = 0; i < 4; i++) {
+        same &= strlen(ur_accept_exact[i]) == ur_accept_exact_len[i]
+                && strlen(ur_accept_major[i]) == ur_accept_major_len[i]
+                && !strncmp(ur_accept_exact[i], ur_accept_major[i],
+                            ur_accept_major_len[i]);
+    }
+    ok(same, "negotiate", "the media type tables' lengths are their strlen");
+}
+
 static void test_negotiate(apr_pool_t *p)
 {
     apr_size_t i;
@@ -920,6 +933,7 @@ int main(void)
     apr_pool_create(&p, NULL);
     test_list(p);
     test_negotiate(p);
+    test_accept_tables(p);
     test_compile(p);
     test_policy(p);
     test_ws_key(p);
