@@ -27,7 +27,7 @@ use warnings FATAL => 'all';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Apache::Test qw(-withtestmore);
-use URTest qw(capture httpd_check read_response);
+use URTest qw(capture capture_from httpd_check read_response);
 use File::Path qw(remove_tree);
 use File::Temp qw(tempdir);
 use IO::Socket::INET ();
@@ -475,18 +475,7 @@ sub html_rows {
 
 # Runs @cmd with $file as stdin: (exit status, stdout+stderr).
 sub run_stdin {
-    my ($file, @cmd) = @_;
-    my $pid = open(my $out, '-|') // die "fork: $!";
-    unless ($pid) {
-        open STDIN, '<', $file or POSIX::_exit(126);
-        open STDERR, '>&', \*STDOUT;
-        { no warnings 'exec'; exec { $cmd[0] } @cmd }
-        print "cannot run $cmd[0]: $!\n";
-        POSIX::_exit(127);
-    }
-    local $/;
-    my $text = <$out> // '';
-    close $out;
+    my $text = capture_from(@_);
     return ($? >> 8, $text);
 }
 

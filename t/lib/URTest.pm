@@ -18,7 +18,7 @@ use MIME::Base64 ();
 use POSIX ();
 use Time::HiRes ();
 
-our @EXPORT_OK = qw(t_vars raw_socket tls_socket read_head read_body
+our @EXPORT_OK = qw(t_vars capture_from raw_socket tls_socket read_head read_body
     read_response raw_exchange header_lines ws_frame ws_read_frame
     ws_accept_key ws_echo_start capture curl nghttp error_log_size
     error_log_since httpd_check directive_contexts);
@@ -313,10 +313,15 @@ END {
 # Combined stdout+stderr of a command run with stdin from /dev/null (so
 # openssl s_client returns), no shell; exit status left in $?.
 sub capture {
-    my @cmd = @_;
+    return capture_from('/dev/null', @_);
+}
+
+# The same with stdin from $file (promtool, a Python parser).
+sub capture_from {
+    my ($file, @cmd) = @_;
     my $pid = open(my $out, '-|') // die "URTest: fork: $!\n";
     unless ($pid) {
-        open STDIN, '<', '/dev/null';
+        open STDIN, '<', $file or POSIX::_exit(126);
         open STDERR, '>&', \*STDOUT;
         { no warnings 'exec'; exec { $cmd[0] } @cmd }
         print "URTest: cannot run $cmd[0]: $!\n";
