@@ -190,9 +190,11 @@ $(FUZZ_BIN): t/fuzz.c $(SRC)
 	    $(shell apr-1-config --includes --cppflags) -o $@ t/fuzz.c \
 	    $(shell apr-1-config --link-ld --libs)
 
-# Instructions per request under callgrind for every case of issue 12 and
-# the 10,000-vhost config, with each ratio next to its target (t/bench/run);
-# exits 0 whether or not the targets are met.  Not part of "make test".
+# Instructions per request under callgrind for every case of issue 12, the
+# 10,000-vhost config, and cache misses of an unmatched request among
+# 10,000 <Location> sections, with each ratio next to its target
+# (t/bench/run); exits 0 whether or not the targets are met.  Not part of
+# "make test".
 bench: all
 	t/bench/run
 
