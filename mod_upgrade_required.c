@@ -2514,9 +2514,20 @@ static apr_uint64_t *ur_counts;
 static apr_uint32_t ur_cnt_nslots;
 static int ur_status_off;               /* UpgradeRequireServerStatus off */
 
+/*
+ * What the server configuration compiles goes into a pool of our own
+ * (a subpool of pconf, made in pre_config), not between httpd's
+ * per-section structures: the walk over 10,000 <Location>s on every
+ * request then reads them off as few pages as without our lines.  The
+ * .htaccess side stays in the request's pool.
+ */
+static apr_pool_t *ur_pconf;            /* pconf of this generation */
+static apr_pool_t *ur_cpool;            /* ... and our part of it */
+
 static void *ur_create_dir_conf(apr_pool_t *p, char *dir)
 {
-    return apr_pcalloc(p, sizeof(ur_dir_conf));
+    return apr_pcalloc(p == ur_pconf && ur_cpool ? ur_cpool : p,
+                       sizeof(ur_dir_conf));
 }
 
 /*
@@ -2665,6 +2676,12 @@ static int ur_in_htaccess(const cmd_parms *cmd)
     return !(cmd->override & (RSRC_CONF | ACCESS_CONF));
 }
 
+/* Where a line's compiled form goes (see ur_cpool). */
+static apr_pool_t *ur_cfg_pool(const cmd_parms *cmd)
+{
+    return ur_in_htaccess(cmd) || !ur_cpool ? cmd->pool : ur_cpool;
+}
+
 /* Two lines of one section ask for the same alternatives. */
 static int ur_same_rule(const ur_rule *a, const ur_rule *b)
 {
@@ -2709,14 +2726,14 @@ static const char *ur_compile_cached(cmd_parms *cmd, int argc,
 
     memset(rule, 0, sizeof(*rule));
     if (htaccess || !ur_compiled || argc > UR_MAX_TOKENS) {
-        return ur_compile_rule(cmd->pool, argc, argv, htaccess, rule);
+        return ur_compile_rule(ur_cfg_pool(cmd), argc, argv, htaccess, rule);
     }
     for (i = 0; i < argc; i++) {
         apr_size_t len = strlen(argv[i]);
 
         if (len > UR_TOKEN_MAX) {
             /* too long to be a token: the compiler says so */
-            return ur_compile_rule(cmd->pool, argc, argv, 0, rule);
+            return ur_compile_rule(ur_cpool, argc, argv, 0, rule);
         }
         memcpy(key + klen, argv[i], len);
         klen += len;
@@ -2726,9 +2743,9 @@ static const char *ur_compile_cached(cmd_parms *cmd, int argc,
         *rule = *hit;
         return NULL;
     }
-    if ((err = ur_compile_rule(cmd->pool, argc, argv, 0, rule)) == NULL) {
-        apr_hash_set(ur_compiled, apr_pmemdup(cmd->pool, key, klen),
-                     (apr_ssize_t)klen, apr_pmemdup(cmd->pool, rule,
+    if ((err = ur_compile_rule(ur_cpool, argc, argv, 0, rule)) == NULL) {
+        apr_hash_set(ur_compiled, apr_pmemdup(ur_cpool, key, klen),
+                     (apr_ssize_t)klen, apr_pmemdup(ur_cpool, rule,
                                                     sizeof(*rule)));
     }
     return err;
@@ -2796,7 +2813,8 @@ static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
                                 "once per section)", prev->text, prev->line);
         }
     }
-    rules = apr_palloc(cmd->pool, sizeof(*rules) * (conf->own.nrules + 1));
+    rules = apr_palloc(ur_cfg_pool(cmd),
+                       sizeof(*rules) * (conf->own.nrules + 1));
     if (conf->own.nrules) {
         memcpy(rules, conf->own.rules, sizeof(*rules) * conf->own.nrules);
     }
@@ -4255,9 +4273,12 @@ static int ur_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp)
 {
     ur_dumping = ap_exists_config_define(UR_DUMP_DEFINE);
-    ur_lines = apr_pcalloc(pconf, sizeof(*ur_lines));
-    ur_lines->pool = pconf;
-    ur_compiled = apr_hash_make(pconf);
+    ur_pconf = pconf;
+    apr_pool_create(&ur_cpool, pconf);
+    apr_pool_tag(ur_cpool, "upgrade_required_config");
+    ur_lines = apr_pcalloc(ur_cpool, sizeof(*ur_lines));
+    ur_lines->pool = ur_cpool;
+    ur_compiled = apr_hash_make(ur_cpool);
     ur_status_off = 0;
     return OK;
 }
