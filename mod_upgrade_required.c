@@ -224,9 +224,9 @@ typedef enum {
 } ur_phase;
 
 /* The requirements of a scope and the mode they are enforced in: the
- * mode (or a schedule) travels with the lines it was written for. */
-/* Small: every section with a line holds two of them (10,000 virtual
- * hosts, 20,000 sections). */
+ * mode (or a schedule) travels with the lines it was written for.  Small:
+ * every section with a line holds two (10,000 virtual hosts, 20,000
+ * sections). */
 typedef struct {
     const ur_rule *rules;       /* NULL: unset; nrules 0: "off" */
     const ur_schedule *sched;   /* a migration schedule, or NULL */
@@ -934,10 +934,6 @@ static int ur_same_token(const ur_token *a, const ur_token *b)
 }
 
 /*
- * Compile one UpgradeRequire line into a rule: tokens, the Upgrade value
- * to advertise, the text for logs and the JSON list for problem bodies.
- */
-/*
  * A rule's strings: the Upgrade value it advertises, its tokens joined by
  * " or " for the logs and the exports, and as a JSON array for the body.
  * Only a refusal or a report reads them: a rule of an .htaccess file,
@@ -1038,7 +1034,12 @@ static apr_size_t ur_upgrade_len(const ur_token *tokens, int n)
     return len + (tls ? sizeof(", HTTP/1.1") - 1 : 0);
 }
 
-/* lazy: the strings are left for ur_rule_strings (rule->text NULL) */
+/*
+ * Compile one UpgradeRequire line into a rule: its tokens, and unless
+ * lazy (an .htaccess line: rule->text stays NULL for ur_rule_strings) the
+ * Upgrade value to advertise, the text for logs and the JSON list for
+ * problem bodies.
+ */
 static const char *ur_compile_rule(apr_pool_t *p, int argc,
                                    char *const argv[], int lazy,
                                    ur_rule *rule)
@@ -2524,6 +2525,17 @@ static int ur_status_off;               /* UpgradeRequireServerStatus off */
 static apr_pool_t *ur_pconf;            /* pconf of this generation */
 static apr_pool_t *ur_cpool;            /* ... and our part of it */
 
+/* pconf is cleared before the next configuration is read, and httpd
+ * creates the main server's per-directory defaults before pre_config
+ * runs: from then until pre_config, nothing may point into the old
+ * subpool. */
+static apr_status_t ur_cpool_gone(void *data)
+{
+    ur_pconf = NULL;
+    ur_cpool = NULL;
+    return APR_SUCCESS;
+}
+
 static void *ur_create_dir_conf(apr_pool_t *p, char *dir)
 {
     return apr_pcalloc(p == ur_pconf && ur_cpool ? ur_cpool : p,
@@ -3286,11 +3298,6 @@ static const char *ur_cmd_version_header(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
-/* ------------------------------------------------------------------ */
-/* Hooks                                                               */
-/* ------------------------------------------------------------------ */
-
-/* Is the TCP peer (never a mod_remoteip rewrite) a trusted proxy? */
 /* UpgradeRequireServerStatus: the counters are server-wide, so is this */
 static const char *ur_cmd_server_status(cmd_parms *cmd, void *dconf,
                                         int argc, char *const argv[])
@@ -3309,6 +3316,11 @@ static const char *ur_cmd_server_status(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* ------------------------------------------------------------------ */
+/* Hooks                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Is the TCP peer (never a mod_remoteip rewrite) a trusted proxy? */
 static int ur_trusted_peer(request_rec *r)
 {
     const ur_srv_conf *sconf = ap_get_module_config(r->server->module_config,
@@ -4276,6 +4288,8 @@ static int ur_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     ur_pconf = pconf;
     apr_pool_create(&ur_cpool, pconf);
     apr_pool_tag(ur_cpool, "upgrade_required_config");
+    apr_pool_cleanup_register(ur_cpool, NULL, ur_cpool_gone,
+                              apr_pool_cleanup_null);
     ur_lines = apr_pcalloc(ur_cpool, sizeof(*ur_lines));
     ur_lines->pool = ur_cpool;
     ur_compiled = apr_hash_make(ur_cpool);
