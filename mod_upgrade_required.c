@@ -4139,14 +4139,27 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
     if (verbose) {
         ur_log_facts(r, &f);
     }
-    /* the request's own time, only where a schedule reads it */
-    now = conf->own.sched || conf->extra.sched
-          ? apr_time_sec(top->request_time) : 0;
-    /* the client's hash only where a deprecation percentage needs it */
-    key = (conf->own.sched && conf->own.sched->percent > 0)
-          || (conf->extra.sched && conf->extra.sched->percent > 0)
-          ? ur_client_key(top) : 0;
-    ur_decide(conf, &f, now, key, &d);
+    /* the common scope, one line of one protocol and nothing added by
+     * .htaccess, when it holds: no verdict to build */
+    now = 0;
+    key = 0;
+    if (conf->own.nrules == 1 && !conf->extra.nrules
+        && conf->own.rules->ntokens == 1
+        && ur_check_token(conf->own.rules->tokens, &f) == UR_OK) {
+        d.set = NULL;
+    }
+    else {
+        /* the request's own time, only where a schedule reads it */
+        if (conf->own.sched || conf->extra.sched) {
+            now = apr_time_sec(top->request_time);
+        }
+        /* the client's hash only where a deprecation percentage needs it */
+        if ((conf->own.sched && conf->own.sched->percent > 0)
+            || (conf->extra.sched && conf->extra.sched->percent > 0)) {
+            key = ur_client_key(top);
+        }
+        ur_decide(conf, &f, now, key, &d);
+    }
     if (!d.set) {
         if (!r->main) {
             ur_count_passed(r, &conf->own);
