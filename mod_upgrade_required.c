@@ -2525,6 +2525,29 @@ static int ur_status_off;               /* UpgradeRequireServerStatus off */
 static apr_pool_t *ur_pconf;            /* pconf of this generation */
 static apr_pool_t *ur_cpool;            /* ... and our part of it */
 
+/*
+ * The lines of the server configuration, compiled once per distinct
+ * argument list: 10,000 virtual hosts saying "UpgradeRequire websocket"
+ * share one set of tokens and strings (in ur_cpool; the lines keep their
+ * own file, line and counter slot).  Not for .htaccess lines: they are
+ * read per request, by many threads, in the request's pool.
+ */
+static apr_hash_t *ur_compiled;         /* arguments -> ur_compiled_line */
+
+/* A compiled argument list, and in front of the hash the ones seen
+ * last, direct-mapped by length and two bytes: a generated configuration
+ * repeats a few lines thousands of times, and apr_hash_get would hash
+ * every byte of each. */
+typedef struct {
+    const char *key;            /* the arguments, each ended by \n */
+    apr_size_t klen;
+    ur_rule rule;               /* ... as compiled */
+} ur_compiled_line;
+
+#define UR_FRONT_SLOTS      64
+
+static const ur_compiled_line *ur_front[UR_FRONT_SLOTS];
+
 /* pconf is cleared before the next configuration is read, and httpd
  * creates the main server's per-directory defaults before pre_config
  * runs: from then until pre_config, nothing may point into the old
@@ -2533,6 +2556,8 @@ static apr_status_t ur_cpool_gone(void *data)
 {
     ur_pconf = NULL;
     ur_cpool = NULL;
+    ur_compiled = NULL;
+    memset(ur_front, 0, sizeof(ur_front));
     return APR_SUCCESS;
 }
 
@@ -2717,22 +2742,15 @@ static int ur_same_rule(const ur_rule *a, const ur_rule *b)
     return 1;
 }
 
-/*
- * The lines of the server configuration, compiled once per distinct
- * argument list: 10,000 virtual hosts saying "UpgradeRequire websocket"
- * share one set of tokens and strings (in pconf; the lines keep their own
- * file, line and counter slot).  Not for .htaccess lines: they are read
- * per request, by many threads, in the request's pool.
- */
-static apr_hash_t *ur_compiled;         /* argument list -> ur_rule */
-
 static const char *ur_compile_cached(cmd_parms *cmd, int argc,
                                      char *const argv[], int htaccess,
                                      ur_rule *rule)
 {
     char key[UR_MAX_TOKENS * (UR_TOKEN_MAX + 1)];
     apr_size_t klen = 0;
-    const ur_rule *hit;
+    const ur_compiled_line **front;
+    const ur_compiled_line *hit;
+    ur_compiled_line *kept;
     const char *err;
     int i;
 
@@ -2751,16 +2769,26 @@ static const char *ur_compile_cached(cmd_parms *cmd, int argc,
         klen += len;
         key[klen++] = '\n';
     }
-    if ((hit = apr_hash_get(ur_compiled, key, (apr_ssize_t)klen)) != NULL) {
-        *rule = *hit;
-        return NULL;
+    front = &ur_front[(klen * 31 + (unsigned char)key[0] * 7
+                       + (unsigned char)key[klen - 2]) % UR_FRONT_SLOTS];
+    hit = *front;
+    if (!hit || hit->klen != klen || memcmp(hit->key, key, klen)) {
+        hit = apr_hash_get(ur_compiled, key, (apr_ssize_t)klen);
     }
-    if ((err = ur_compile_rule(ur_cpool, argc, argv, 0, rule)) == NULL) {
-        apr_hash_set(ur_compiled, apr_pmemdup(ur_cpool, key, klen),
-                     (apr_ssize_t)klen, apr_pmemdup(ur_cpool, rule,
-                                                    sizeof(*rule)));
+    if (!hit) {
+        if ((err = ur_compile_rule(ur_cpool, argc, argv, 0, rule)) != NULL) {
+            return err;
+        }
+        kept = apr_palloc(ur_cpool, sizeof(*kept));
+        kept->key = apr_pmemdup(ur_cpool, key, klen);
+        kept->klen = klen;
+        kept->rule = *rule;
+        apr_hash_set(ur_compiled, kept->key, (apr_ssize_t)klen, kept);
+        hit = kept;
     }
-    return err;
+    *front = hit;
+    *rule = hit->rule;
+    return NULL;
 }
 
 static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
