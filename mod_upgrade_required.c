@@ -1634,45 +1634,6 @@ static const char *ur_reason_text(ur_reason why)
     }
 }
 
-/* Escape for HTML text and attribute values, both quotes included.  Most
- * strings need nothing: they are returned as they are, unallocated.  The
- * runs between special bytes are found and copied by strcspn and memcpy,
- * not byte by byte. */
-static const char *ur_escape_html(apr_pool_t *p, const char *s)
-{
-    static const char special[] = "&<>\"'";
-    apr_size_t run = strcspn(s, special), extra = 0;
-    const char *q;
-    char *out, *o;
-
-    if (!s[run]) {
-        return s;
-    }
-    for (q = s + run; *q; q += strcspn(q, special)) {
-        /* &amp; &lt; &gt; &quot; &#39; replace one byte */
-        extra += *q == '&' ? 4 : *q == '"' ? 5 : *q == '\'' ? 4 : 3;
-        q++;
-    }
-    out = apr_palloc(p, (apr_size_t)(q - s) + extra + 1);
-    memcpy(out, s, run);
-    o = out + run;
-    for (q = s + run; *q; ) {
-        switch (*q++) {
-        case '&':  memcpy(o, "&amp;", 5);  o += 5; break;
-        case '<':  memcpy(o, "&lt;", 4);   o += 4; break;
-        case '>':  memcpy(o, "&gt;", 4);   o += 4; break;
-        case '"':  memcpy(o, "&quot;", 6); o += 6; break;
-        default:   memcpy(o, "&#39;", 5);  o += 5; break;
-        }
-        run = strcspn(q, special);
-        memcpy(o, q, run);
-        o += run;
-        q += run;
-    }
-    *o = '\0';
-    return out;
-}
-
 /* A JSON string's content: controls, DEL, the quote and the backslash as
  * \u00XX; html_safe: also <>&' (a body a browser might sniff as HTML). */
 static const char *ur_json_escape(apr_pool_t *p, const char *s,
@@ -1870,8 +1831,13 @@ static void ur_where_make(apr_pool_t *p, const char *host,
 /* "TLS 1.2" for 12; what a client used or what a token asks for. */
 static const char *ur_tls_name(apr_pool_t *p, int v)
 {
-    return v >= 10 ? apr_psprintf(p, "TLS 1.%d", v - 10)
-                   : "an older TLS version";
+    static const char *const name[] = {
+        "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"
+    };
+
+    return v >= 10 && v <= 13 ? name[v - 10]
+           : v > 13 ? apr_psprintf(p, "TLS 1.%d", v - 10)
+                    : "an older TLS version";
 }
 
 /*
@@ -2035,14 +2001,23 @@ static const char *ur_buf_join(ur_buf *b)
     return out;
 }
 
-/* "TLS 1.2" for 12, without formatting for the versions that exist */
-static const char *ur_tls_label(apr_pool_t *p, int v)
+/* Escape for HTML text and attribute values, both quotes included: one
+ * piece through the body's writer.  Most strings need nothing: they are
+ * returned as they are, unallocated. */
+static const char *ur_escape_html(apr_pool_t *p, const char *s)
 {
-    static const char *const name[] = {
-        "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3"
-    };
+    ur_piece pc;
+    char *out;
 
-    return v >= 10 && v <= 13 ? name[v - 10] : ur_tls_name(p, v);
+    if (!s[strcspn(s, ur_html_set)]) {
+        return s;
+    }
+    pc.s = s;
+    pc.n = strlen(s);
+    pc.esc = 1;
+    out = apr_palloc(p, 6 * pc.n + 1);
+    out[ur_piece_write(&pc, UR_BODY_HTML, out)] = '\0';
+    return out;
 }
 
 /* " (TLS 1.2 or newer)." and such: the minor version as one byte */
@@ -2092,7 +2067,7 @@ static void ur_advice(ur_buf *b, const ur_token *t, const ur_state *st,
     case UR_FAM_TLS:
         if (t->tls_min && (f->tls == UR_TLS_DIRECT || f->tls_version)) {
             UR_TXT(b, "This connection uses an older TLS version (");
-            ur_txt(b, ur_tls_label(b->p, f->tls_version));
+            ur_txt(b, ur_tls_name(b->p, f->tls_version));
             UR_TXT(b, "): reconnect over ");
             ur_https(b, w);
             UR_TXT(b, " with TLS 1.");
@@ -3832,17 +3807,8 @@ static apr_uint32_t ur_slot_of(const request_rec *r, const ur_rule *rule)
 
 /* One lock-free 64-bit add: no lock, no allocation, no system call, and
  * a busy server never wraps. */
-static void ur_count(const request_rec *r, const ur_rule *rule,
-                     ur_cnt_kind kind, ur_reason why)
+static UR_INLINE void ur_add(apr_uint64_t *c)
 {
-    apr_uint32_t slot = ur_slot_of(r, rule);
-    apr_uint64_t *c;
-
-    if (slot >= ur_cnt_nslots) {
-        return;
-    }
-    c = &ur_counts[(apr_size_t)slot * UR_CNT_PER_SLOT
-                   + (apr_size_t)kind * UR_NREASONS + why];
 #if defined(__GNUC__) || defined(__clang__)
     __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
 #else
@@ -3850,8 +3816,19 @@ static void ur_count(const request_rec *r, const ur_rule *rule,
 #endif
 }
 
-/* A request that met everything: every line in force passed (the
- * passing path, so the add is written out here, kind and reason 0). */
+static void ur_count(const request_rec *r, const ur_rule *rule,
+                     ur_cnt_kind kind, ur_reason why)
+{
+    apr_uint32_t slot = ur_slot_of(r, rule);
+
+    if (slot < ur_cnt_nslots) {
+        ur_add(&ur_counts[(apr_size_t)slot * UR_CNT_PER_SLOT
+                          + (apr_size_t)kind * UR_NREASONS + why]);
+    }
+}
+
+/* A request that met everything: every line in force passed (kind and
+ * reason 0; the htaccess lookup only for .htaccess lines). */
 static void ur_count_passed(const request_rec *r, const ur_set *set)
 {
     int i;
@@ -3863,13 +3840,7 @@ static void ur_count_passed(const request_rec *r, const ur_set *set)
             slot = ur_slot_of(r, &set->rules[i]);
         }
         if (slot < ur_cnt_nslots) {
-#if defined(__GNUC__) || defined(__clang__)
-            __atomic_fetch_add(&ur_counts[(apr_size_t)slot
-                                          * UR_CNT_PER_SLOT], 1,
-                               __ATOMIC_RELAXED);
-#else
-            apr_atomic_inc64(&ur_counts[(apr_size_t)slot * UR_CNT_PER_SLOT]);
-#endif
+            ur_add(&ur_counts[(apr_size_t)slot * UR_CNT_PER_SLOT]);
         }
     }
 }
@@ -4540,6 +4511,8 @@ typedef struct {
 } ur_cnt_holder;
 
 static ur_cnt_head *ur_cnt_head_now;    /* this generation's header */
+static server_rec **ur_ht_servers;      /* the server of each .htaccess
+                                         * slot, from the first one on */
 
 /* "name:port" of a (virtual) server, as in the dump; "name" where the
  * port is not known (a main server whose ServerName has none) */
@@ -4792,12 +4765,15 @@ static void ur_counters_setup(server_rec *main_s)
     for (i = 0; i < nlines; i++) {
         UR_LINE(i)->dup = (int)ord[i];
     }
+    ur_ht_servers = apr_palloc(ur_cpool,
+                               sizeof(*ur_ht_servers) * (nslots - nlines));
     for (s = main_s; s; s = s->next, i++) {
         ur_srv_conf *sconf = ap_get_module_config(s->module_config,
                                                   &upgrade_required_module);
 
         sconf->htslot = i;
         sconf->htdup = (int)ord[i];
+        ur_ht_servers[i - nlines] = s;
     }
     if (!ur_ordinals(keys, nslots, ord)) {
         memset(ord, 0, (apr_size_t)nslots * sizeof(*ord));
@@ -4908,18 +4884,18 @@ static void ur_slot_labels(apr_pool_t *p, apr_uint32_t slot,
                     : apr_psprintf(p, "%s:%u", r->file, r->line);
         return;
     }
-    for (s = ap_server_conf; s; s = s->next) {
-        const ur_srv_conf *sconf = ap_get_module_config(
-                                       s->module_config,
-                                       &upgrade_required_module);
-        if (sconf->htslot == slot) {
-            *vhost = ur_vhost_name(p, s);
-            *requirement = "";
-            *rule = sconf->htdup ? apr_psprintf(p, ".htaccess#%d",
-                                                sconf->htdup + 1)
-                                 : ".htaccess";
-            return;
-        }
+    if (ur_ht_servers && slot - nlines < ur_cnt_nslots - nlines) {
+        const ur_srv_conf *sconf;
+
+        s = ur_ht_servers[slot - nlines];
+        sconf = ap_get_module_config(s->module_config,
+                                     &upgrade_required_module);
+        *vhost = ur_vhost_name(p, s);
+        *requirement = "";
+        *rule = sconf->htdup ? apr_psprintf(p, ".htaccess#%d",
+                                            sconf->htdup + 1)
+                             : ".htaccess";
+        return;
     }
     *vhost = *rule = *requirement = "";
 }
