@@ -403,7 +403,7 @@ static const char *const ur_accept_major[4] = {
 static const apr_size_t ur_accept_exact_len[4] = { 9, 24, 10, 16 };
 static const apr_size_t ur_accept_major_len[4] = { 5, 12, 5, 12 };
 
-static ur_body_type ur_negotiate(const char *accept)
+static ur_body_type ur_negotiate_ranges(const char *accept)
 {
     /* per media type: best q (-1: no range matched) and the specificity
      * of the range that gave it (3 exact, 2 "type/" wildcard, 1 any) */
@@ -510,6 +510,20 @@ static ur_body_type ur_negotiate(const char *accept)
         return q[1] == 0 ? UR_BODY_JSON_APP : UR_BODY_JSON;
     }
     return best == 0 ? UR_BODY_HTML : UR_BODY_PLAIN;
+}
+
+/*
+ * What browsers send starts with a bare text/html: an exact range at
+ * q=1, which nothing later can beat (a tie goes to HTML, and the same
+ * range again only keeps the higher q), so the list need not be read.
+ */
+static ur_body_type ur_negotiate(const char *accept)
+{
+    if (accept && !apr_cstr_casecmpn(accept, "text/html", 9)
+        && (accept[9] == ',' || accept[9] == '\0')) {
+        return UR_BODY_HTML;
+    }
+    return ur_negotiate_ranges(accept);
 }
 
 /*
@@ -1218,6 +1232,8 @@ typedef struct {
     ur_verdict v;               /* what was unmet */
     ur_facts f;                 /* what the request showed */
     int own_body;               /* our negotiated body, no ErrorDocument */
+    int early_body;             /* ... chosen at the decision (not for a
+                                 * subrequest's 426): Vary goes first */
     ur_body_type body;          /* its type */
     int http2;                  /* HTTP/2: no hop-by-hop headers */
     int via_sub;                /* a subrequest of this request failed */
@@ -1793,6 +1809,24 @@ static int ur_set_needs_tls(const ur_set *set)
     return 0;
 }
 
+/* ":port" into buf (16 bytes), its length; a port is 1..65535 */
+static apr_size_t ur_port_str(char *buf, int port)
+{
+    char digits[12];
+    unsigned v = (unsigned)port;
+    apr_size_t n = 0, len;
+
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && n < sizeof(digits));
+    buf[0] = ':';
+    for (len = 1; n; len++) {
+        buf[len] = digits[--n];
+    }
+    return len;
+}
+
 /*
  * The URLs from parts already decided: host as the client named it,
  * tls_url (the admin's https base, or NULL) or the port of the TLS side,
@@ -1805,27 +1839,68 @@ static void ur_where_make(apr_pool_t *p, const char *host,
                           ur_where *w)
 {
     const char *name = ur_inert_host(p, host ? host : "");
+    apr_size_t nlen = strlen(name), hlen, wlen;
+    int v6 = memchr(name, ':', nlen) != NULL;
+    char hport[16], wport[16], *o;
+    apr_size_t hplen = 0, wplen = 0;
 
     w->target = ur_inert_url(p, path ? path : "/");
     if (query) {
         w->target = apr_pstrcat(p, w->target, "?", ur_inert_url(p, query),
                                 NULL);
     }
-    if (strchr(name, ':')) {
-        /* an IPv6 literal goes back into brackets in a URL */
-        name = apr_pstrcat(p, "[", name, "]", NULL);
+    /* both URLs in one allocation: "https://" [ name ] :port, and the
+     * ws:// or wss:// one; an IPv6 literal goes back into brackets */
+    if (!tls_url && https_port != 443) {
+        hplen = ur_port_str(hport, https_port);
     }
-    w->https = tls_url ? tls_url
-               : https_port == 443 ? apr_pstrcat(p, "https://", name, NULL)
-               : apr_pstrcat(p, "https://", name, ":",
-                             apr_itoa(p, https_port), NULL);
-    if (wss) {
-        w->ws = apr_pstrcat(p, "wss", w->https + 5, NULL);
+    if (!wss && ws_port) {
+        wplen = ur_port_str(wport, ws_port);
+    }
+    hlen = tls_url ? 0 : 8 + nlen + 2 * v6 + hplen;
+    wlen = wss ? 3 + (tls_url ? strlen(tls_url) : hlen) - 5
+               : 5 + nlen + 2 * v6 + wplen;
+    o = apr_palloc(p, hlen + 1 + wlen + 1);
+    if (tls_url) {
+        w->https = tls_url;
     }
     else {
-        w->ws = apr_pstrcat(p, "ws://", name, ws_port ? ":" : "",
-                            ws_port ? apr_itoa(p, ws_port) : "", NULL);
+        w->https = o;
+        memcpy(o, "https://", 8);
+        o += 8;
+        if (v6) {
+            *o++ = '[';
+        }
+        memcpy(o, name, nlen);
+        o += nlen;
+        if (v6) {
+            *o++ = ']';
+        }
+        memcpy(o, hport, hplen);
+        o += hplen;
+        *o++ = '\0';
     }
+    w->ws = o;
+    if (wss) {
+        memcpy(o, "wss", 3);
+        memcpy(o + 3, w->https + 5, wlen - 3);
+        o += wlen;
+    }
+    else {
+        memcpy(o, "ws://", 5);
+        o += 5;
+        if (v6) {
+            *o++ = '[';
+        }
+        memcpy(o, name, nlen);
+        o += nlen;
+        if (v6) {
+            *o++ = ']';
+        }
+        memcpy(o, wport, wplen);
+        o += wplen;
+    }
+    *o = '\0';
 }
 
 /* "TLS 1.2" for 12; what a client used or what a token asks for. */
@@ -1982,7 +2057,9 @@ static apr_size_t ur_piece_write(const ur_piece *pc, ur_body_type type,
 }
 
 /* One allocation, for the worst case (an escape is at most 6 bytes for
- * one), and one pass. */
+ * one), and one pass.  The string is preceded by a '"' in the same
+ * allocation: the form in which httpd keeps a custom response text
+ * (ur_set_body hands it over as it is). */
 static const char *ur_buf_join(ur_buf *b)
 {
     apr_size_t total = 0;
@@ -1993,7 +2070,9 @@ static const char *ur_buf_join(ur_buf *b)
         total += b->v[i].esc && b->type != UR_BODY_PLAIN ? 6 * b->v[i].n
                                                          : b->v[i].n;
     }
-    o = out = apr_palloc(b->p, total + 1);
+    out = apr_palloc(b->p, total + 2);
+    *out++ = '"';
+    o = out;
     for (i = 0; i < b->n; i++) {
         o += ur_piece_write(&b->v[i], b->type, o);
     }
@@ -2150,6 +2229,19 @@ static void ur_advice(ur_buf *b, const ur_token *t, const ur_state *st,
     }
 }
 
+/* a, b and c as one new string: apr_pstrcat without the varargs */
+static const char *ur_cat3(apr_pool_t *p, const char *a, const char *b,
+                           const char *c)
+{
+    apr_size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+    char *out = apr_palloc(p, la + lb + lc + 1);
+
+    memcpy(out, a, la);
+    memcpy(out + la, b, lb);
+    memcpy(out + la + lb, c, lc + 1);
+    return out;
+}
+
 /* The first unmet requirement's reason, as one sentence for the body;
  * upgrade, method, protocol: what the client sent. */
 static const char *ur_reason_sentence(apr_pool_t *p, const ur_state *st,
@@ -2165,8 +2257,8 @@ static const char *ur_reason_sentence(apr_pool_t *p, const ur_state *st,
             break;
         }
         if (!upgrade) {
-            return apr_pstrcat(p, "The request made no upgrade offer (no "
-                               "'Upgrade: ", t->name, "').", NULL);
+            return ur_cat3(p, "The request made no upgrade offer (no "
+                           "'Upgrade: ", t->name, "').");
         }
         if (!f->conn_upgrade) {
             return apr_psprintf(p, "The request sent 'Upgrade: %s' but "
@@ -2308,8 +2400,9 @@ static const char *ur_phase_sentence(apr_pool_t *p, const ur_state *st)
  * escaped here for HTML or JSON.  signature: HTML, or "".
  */
 static const char *ur_body(apr_pool_t *p, const ur_state *st,
-                           const ur_where *w, const char *reason,
-                           int h2c_possible, const char *signature)
+                           const ur_where *w, const char *phase,
+                           const char *reason, int h2c_possible,
+                           const char *signature)
 {
     const ur_set *conf = st->conf;
     int html = st->body == UR_BODY_HTML, plain = st->body == UR_BODY_PLAIN;
@@ -2323,15 +2416,21 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
                    "</head><body>\n<h1>Upgrade Required</h1>\n"
                    "<p>This resource cannot be served over the protocol "
                    "this request used.");
-        if (*reason) {
+        if (*phase || *reason) {
             UR_RAW(&b, " ");
+            if (*phase) {
+                ur_txt(&b, phase);
+            }
             ur_txt(&b, reason);
         }
         UR_RAW(&b, "</p>\n<ul>\n");
     }
     else if (plain) {
         UR_RAW(&b, "426 Upgrade Required\n\n");
-        if (*reason) {
+        if (*phase || *reason) {
+            if (*phase) {
+                ur_raw(&b, phase);
+            }
             ur_raw(&b, reason);
             UR_RAW(&b, "\n\n");
         }
@@ -2339,9 +2438,12 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
     else {
         UR_RAW(&b, "{\"type\":\"about:blank\",\"title\":\"Upgrade "
                    "Required\",\"status\":426,\"detail\":\"");
+        if (*phase) {
+            ur_txt(&b, phase);
+        }
         ur_txt(&b, reason);
     }
-    sep = *reason != '\0';
+    sep = *phase || *reason;
     for (i = 0; i < conf->nrules; i++) {
         const ur_rule *rule = &conf->rules[i];
 
@@ -2378,6 +2480,9 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
     }
     else if (!plain) {
         UR_RAW(&b, "\",\"reason\":\"");
+        if (*phase) {
+            ur_txt(&b, phase);
+        }
         ur_txt(&b, reason);
         UR_RAW(&b, "\",\"required\":[");
         sep = 0;
@@ -3571,6 +3676,10 @@ static void ur_where_to(request_rec *r, const ur_state *st, ur_where *w)
                   first->parsed_uri.query, w);
 }
 
+/* where httpd keeps the texts of a 426 (ap_index_of_response), found
+ * once when the hooks are registered */
+static int ur_426_index;
+
 /*
  * Our negotiated body for this 426, registered as the request's custom
  * response.  The request data (host, path, header values) are made
@@ -3578,23 +3687,28 @@ static void ur_where_to(request_rec *r, const ur_state *st, ur_where *w)
  */
 static void ur_set_body(request_rec *r, ur_state *st)
 {
+    core_request_config *rc;
+    const char *body;
     ur_where w;
 
     st->own_body = 1;
     st->body = ur_negotiate(apr_table_get(r->headers_in, "Accept"));
     ur_where_to(r, st, &w);
-    ap_custom_response(r, HTTP_UPGRADE_REQUIRED,
-                       ur_body(r->pool, st, &w,
-                               apr_pstrcat(r->pool,
-                                           ur_phase_sentence(r->pool, st),
-                                           ur_reason_sentence(r->pool, st,
-                                               apr_table_get(r->headers_in,
-                                                             "Upgrade"),
-                                               r->method, r->protocol),
-                                           NULL),
-                               st->h2c_possible,
-                               st->body == UR_BODY_HTML ? ur_signature(r)
-                                                        : ""));
+    body = ur_body(r->pool, st, &w, ur_phase_sentence(r->pool, st),
+                   ur_reason_sentence(r->pool, st,
+                                      apr_table_get(r->headers_in, "Upgrade"),
+                                      r->method, r->protocol),
+                   st->h2c_possible,
+                   st->body == UR_BODY_HTML ? ur_signature(r) : "");
+    /* what ap_custom_response would store, without copying the body to
+     * put the quote in front of it (ur_buf_join put it there) */
+    rc = ap_get_core_module_config(r->request_config);
+    if (!rc->response_code_strings) {
+        rc->response_code_strings =
+            apr_pcalloc(r->pool, sizeof(*rc->response_code_strings)
+                                 * RESPONSE_CODES);
+    }
+    rc->response_code_strings[ur_426_index] = (char *)body - 1;
 }
 
 static const char *const ur_body_ctype[] = {
@@ -3604,13 +3718,26 @@ static const char *const ur_body_ctype[] = {
     "application/json"
 };
 
-/* One line of name, whichever table held it before. */
+/* One line of name, whichever table held it before, last in into. */
 static void ur_put(request_rec *r, apr_table_t *into, const char *name,
                    const char *value)
 {
-    apr_table_unset(r->headers_out, name);
-    apr_table_unset(r->err_headers_out, name);
-    apr_table_setn(into, name, value);
+    apr_table_t *other = into == r->headers_out ? r->err_headers_out
+                                                : r->headers_out;
+
+    if (!apr_is_empty_table(other)) {
+        apr_table_unset(other, name);
+    }
+    apr_table_unset(into, name);
+    apr_table_addn(into, name, value);
+}
+
+/* Vary: Accept, unless Vary already lists it. */
+static void ur_vary_accept(apr_table_t *into)
+{
+    if (!ur_list_has(apr_table_get(into, "Vary"), "Accept", 6)) {
+        apr_table_mergen(into, "Vary", "Accept");
+    }
 }
 
 /* A header of ours: only in this table, or (exclusive) the only one. */
@@ -3665,8 +3792,11 @@ static void ur_schedule_headers(request_rec *r, apr_table_t *into,
 static void ur_assert_headers(request_rec *r, const ur_state *st,
                               apr_table_t *into)
 {
-    const char *vary;
-
+    /* where a body chosen at the decision has always put Vary: ahead
+     * of the lines below */
+    if (st->early_body) {
+        ur_vary_accept(into);
+    }
     /* RFC 9113 §8.2.2: connection-specific fields do not exist in h2,
      * mod_http2 strips them; do not fight it. */
     if (!st->http2) {
@@ -3684,11 +3814,8 @@ static void ur_assert_headers(request_rec *r, const ur_state *st,
         /* RFC 6455 §4.2.2: tell the client the version we speak */
         ur_put(r, into, "Sec-WebSocket-Version", "13");
     }
-    if (st->own_body) {
-        vary = apr_table_get(into, "Vary");
-        if (!ur_list_has(vary, "Accept", 6)) {
-            apr_table_mergen(into, "Vary", "Accept");
-        }
+    if (st->own_body && !st->early_body) {
+        ur_vary_accept(into);
     }
 }
 
@@ -3728,13 +3855,16 @@ static ur_state *ur_new_state(request_rec *top, const ur_decision *d,
 /* Our body unless an ErrorDocument 426 applies, and our headers. */
 static void ur_prepare_response(request_rec *r, ur_state *st)
 {
-    const char *custom = ap_response_code_string(r, ap_index_of_response(
-                                                     HTTP_UPGRADE_REQUIRED));
+    const char *custom = ap_response_code_string(r, ur_426_index);
 
     if (!custom) {
+        /* the headers are for the filter alone: the error response
+         * starts from this table, which nothing else writes before */
         ur_set_body(r, st);
+        st->early_body = 1;
+        return;
     }
-    else if (ap_is_url(custom)) {
+    if (ap_is_url(custom)) {
         /* the configuration itself was warned about at startup (UR00004) */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00003)
                       "ErrorDocument 426 for %s is a remote URL (%s): "
@@ -5113,8 +5243,7 @@ static void ur_insert_error_filter(request_rec *r)
     /* the 426 of a subrequest that this request answers with */
     ur_note_refusal(r, st);
     if (!st->own_body) {
-        custom = ap_response_code_string(r, ap_index_of_response(
-                                                HTTP_UPGRADE_REQUIRED));
+        custom = ap_response_code_string(r, ur_426_index);
         if (!custom || custom[0] == '/') {
             ur_set_body(r, st);
         }
@@ -5219,6 +5348,7 @@ static const command_rec ur_cmds[] = {
 
 static void ur_register_hooks(apr_pool_t *p)
 {
+    ur_426_index = ap_index_of_response(HTTP_UPGRADE_REQUIRED);
     /* decide after the per-dir merge (.htaccess, <If>) and before authn,
      * so no credentials are asked for over a refused protocol */
     ap_hook_post_perdir_config(ur_post_perdir, NULL, NULL, APR_HOOK_FIRST);

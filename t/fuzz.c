@@ -265,13 +265,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                      "P");
         for (type = 0; type < 4; type++) {
             st.body = (ur_body_type)type;
-            body = ur_body(scratch, &st, &wh, reason, (flags2 >> 5) & 1,
+            body = ur_body(scratch, &st, &wh, "", reason, (flags2 >> 5) & 1,
                            "<hr>\n");
             check_ascii(body);
             if (type == UR_BODY_HTML) {
                 /* only our own markup: as much of it as for a neutral
                  * request of the same shape */
-                nbody = ur_body(scratch, &st, &neutral, nreason,
+                nbody = ur_body(scratch, &st, &neutral, "", nreason,
                                 (flags2 >> 5) & 1, "<hr>\n");
                 count_markup(body, n1);
                 count_markup(nbody, n2);

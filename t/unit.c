@@ -655,7 +655,7 @@ static void test_body(apr_pool_t *p)
        apr_psprintf(p, "%s %s", w.https, w.target));
     for (i = 0; i < 3; i++) {
         st.body = (ur_body_type)i;
-        body = ur_body(p, &st, &w, "Why.", 0, "");
+        body = ur_body(p, &st, &w, "", "Why.", 0, "");
         ok(strstr(body, "p31-15/1") && strlen(body) > 20000
            && strlen(body) < 120000, "body",
            apr_psprintf(p, "type %d, 512 alternatives: %d bytes", i,
@@ -663,7 +663,7 @@ static void test_body(apr_pool_t *p)
     }
     st.body = UR_BODY_HTML;
     ur_where_make(p, "a\x01<b>\"c", NULL, 443, 1, 0, "/\xff\"'", NULL, &w);
-    body = ur_body(p, &st, &w, "x<y", 0, "");
+    body = ur_body(p, &st, &w, "", "x<y", 0, "");
     ok(!strstr(body, "<b>") && !strstr(body, "x<y") && strstr(body, "x&lt;y"),
        "body", "hostile host and reason escaped in HTML");
 }
