@@ -278,6 +278,8 @@ typedef struct {
     const char *ws_key;         /* Sec-WebSocket-Key, or NULL */
     int h2c_accepted;           /* this server would switch to h2c */
     int h2c_why;                /* UR_H2C_WHY_*: an offer, and why not */
+    int upgrade_read;           /* the Upgrade header was looked up: */
+    const char *upgrade_hdr;    /* ... its value, whatever the version */
 } ur_facts;
 
 typedef struct {
@@ -1694,24 +1696,29 @@ static const char *ur_json_escape(apr_pool_t *p, const char *s,
     return out;
 }
 
+/* ASCII letters and digits, as table entries (apr_isalnum follows the
+ * locale) */
+#define UR_ALNUM_ENTRIES \
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, \
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, \
+    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, \
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, \
+    ['y'] = 1, ['z'] = 1, \
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, \
+    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, \
+    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, \
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, \
+    ['Y'] = 1, ['Z'] = 1, \
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, \
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1
+
 /*
  * A path or query with anything that is not a URI character (RFC 3986
  * §2; the quote is left out too) percent-encoded: the URL we print is
  * then inert in every body type, text/plain included.
  */
 static const unsigned char ur_url_ok[256] = {
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
-    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
-    ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
-    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-    ['y'] = 1, ['z'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
-    ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
-    ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-    ['Y'] = 1, ['Z'] = 1,
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
-    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    UR_ALNUM_ENTRIES,
     ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, ['!'] = 1, ['$'] = 1,
     ['&'] = 1, ['('] = 1, [')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1,
     [';'] = 1, ['='] = 1, [':'] = 1, ['@'] = 1, ['/'] = 1, ['?'] = 1,
@@ -1759,24 +1766,26 @@ static const char *ur_inert_url(apr_pool_t *p, const char *s)
  * percent-encoded (RFC 3986 §3.2.2 allows that in a reg-name), so the
  * host is plain ASCII and inert in HTML, JSON and text alike.
  */
+static const unsigned char ur_host_ok[256] = {
+    UR_ALNUM_ENTRIES,
+    ['-'] = 1, ['.'] = 1, ['_'] = 1, [':'] = 1
+};
+
 static const char *ur_inert_host(apr_pool_t *p, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     const char *q;
     char *out, *o;
 
-    for (q = s; *q; q++) {
-        if (!apr_isalnum(*q) && !strchr("-._:", *q)) {
-            break;
-        }
-    }
+    for (q = s; ur_host_ok[(unsigned char)*q]; q++)
+        ;
     if (!*q) {
         return s;
     }
     o = out = apr_palloc(p, strlen(s) * 3 + 1);
     for (q = s; *q; q++) {
         unsigned char c = (unsigned char)*q;
-        if (apr_isalnum(c) || strchr("-._:", c)) {
+        if (ur_host_ok[c]) {
             *o++ = (char)c;
         }
         else {
@@ -1961,14 +1970,22 @@ static void ur_buf_init(ur_buf *b, apr_pool_t *p, ur_body_type type)
     b->max = UR_PIECES_INLINE;
 }
 
-static void ur_piece_put(ur_buf *b, const char *s, apr_size_t n, int esc)
+/* Out of line: rare (32 lines of 16 alternatives), and it keeps the
+ * inlined put small. */
+static UR_NOINLINE void ur_buf_grow(ur_buf *b)
+{
+    ur_piece *v = apr_palloc(b->p, sizeof(*v) * b->max * 2);
+
+    memcpy(v, b->v, sizeof(*v) * b->n);
+    b->v = v;
+    b->max *= 2;
+}
+
+static UR_INLINE void ur_piece_put(ur_buf *b, const char *s, apr_size_t n,
+                                   int esc)
 {
     if (b->n == b->max) {
-        ur_piece *v = apr_palloc(b->p, sizeof(*v) * b->max * 2);
-
-        memcpy(v, b->v, sizeof(*v) * b->n);
-        b->v = v;
-        b->max *= 2;
+        ur_buf_grow(b);
     }
     b->v[b->n].s = s;
     b->v[b->n].n = n;
@@ -1979,18 +1996,83 @@ static void ur_piece_put(ur_buf *b, const char *s, apr_size_t n, int esc)
 /* Markup and JSON syntax, as they are. */
 #define UR_RAW(b, lit)      ur_piece_put((b), (lit), sizeof(lit) - 1, 0)
 
-/* Literal text of a sentence: escaped for the type if it holds a byte
- * that needs it (a quote, mostly), else as it is.  Which, each call site
- * works out once and remembers (the same answer from every thread). */
+/* One piece, escaped, into o; its length there. */
+static apr_size_t ur_piece_write(const ur_piece *pc, ur_body_type type,
+                                 char *o);
+
+/*
+ * Literal text of a sentence, escaped for the body type.  Most literals
+ * need nothing; the few with a quote are escaped once per process, into
+ * storage of their call site (a literal escapes to at most 6 bytes a
+ * byte), and reused.  The first caller claims the site and publishes the
+ * result; a caller that finds it claimed but not ready escapes as it
+ * copies, as every caller did before, so the bytes are the same.
+ */
 #if defined(__GNUC__) || defined(__clang__)
+typedef struct {
+    int state;                  /* UR_LIT_*, read and written atomically */
+    apr_size_t len[2];          /* the HTML and the JSON forms */
+} ur_lit_site;
+
+#define UR_LIT_UNKNOWN  0
+#define UR_LIT_BUSY     1
+#define UR_LIT_AS_IS    2       /* nothing to escape */
+#define UR_LIT_ESCAPED  3       /* html and json below are ready */
+
+static UR_NOINLINE void ur_lit_claim(ur_lit_site *site, const char *lit,
+                                     apr_size_t n, char *html, char *json)
+{
+    int expect = UR_LIT_UNKNOWN;
+    ur_piece pc;
+
+    if (!__atomic_compare_exchange_n(&site->state, &expect, UR_LIT_BUSY, 0,
+                                     __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        return;
+    }
+    if (!lit[strcspn(lit, ur_json_set)]) {
+        __atomic_store_n(&site->state, UR_LIT_AS_IS, __ATOMIC_RELEASE);
+        return;
+    }
+    pc.s = lit;
+    pc.n = n;
+    pc.esc = 1;
+    site->len[0] = ur_piece_write(&pc, UR_BODY_HTML, html);
+    site->len[1] = ur_piece_write(&pc, UR_BODY_JSON, json);
+    __atomic_store_n(&site->state, UR_LIT_ESCAPED, __ATOMIC_RELEASE);
+}
+
+static UR_INLINE void ur_lit_put(ur_buf *b, ur_lit_site *site,
+                                 const char *lit, apr_size_t n,
+                                 const char *html, const char *json)
+{
+    int state = __atomic_load_n(&site->state, __ATOMIC_ACQUIRE);
+
+    if (state == UR_LIT_AS_IS || b->type == UR_BODY_PLAIN) {
+        ur_piece_put(b, lit, n, 0);
+    }
+    else if (state == UR_LIT_ESCAPED) {
+        if (b->type == UR_BODY_HTML) {
+            ur_piece_put(b, html, site->len[0], 0);
+        }
+        else {
+            ur_piece_put(b, json, site->len[1], 0);
+        }
+    }
+    else {
+        ur_piece_put(b, lit, n, 1);
+    }
+}
+
 #define UR_TXT(b, lit) do {                                               \
-        static int ur_lit_esc_ = -1;                                      \
-        int esc_ = __atomic_load_n(&ur_lit_esc_, __ATOMIC_RELAXED);       \
-        if (esc_ < 0) {                                                   \
-            esc_ = lit[strcspn(lit, ur_json_set)] != '\0';                \
-            __atomic_store_n(&ur_lit_esc_, esc_, __ATOMIC_RELAXED);       \
+        static ur_lit_site ur_site_;                                      \
+        static char ur_html_[6 * sizeof(lit)], ur_json_[6 * sizeof(lit)]; \
+        if (__atomic_load_n(&ur_site_.state, __ATOMIC_RELAXED)            \
+            == UR_LIT_UNKNOWN) {                                          \
+            ur_lit_claim(&ur_site_, (lit), sizeof(lit) - 1, ur_html_,     \
+                         ur_json_);                                       \
         }                                                                 \
-        ur_piece_put((b), (lit), sizeof(lit) - 1, esc_);                  \
+        ur_lit_put((b), &ur_site_, (lit), sizeof(lit) - 1, ur_html_,      \
+                   ur_json_);                                             \
     } while (0)
 #else
 #define UR_TXT(b, lit)      ur_piece_put((b), (lit), sizeof(lit) - 1, 1)
@@ -2046,7 +2128,8 @@ static apr_size_t ur_piece_write(const ur_piece *pc, ur_body_type type,
             const char *e = *q == '&' ? "&amp;" : *q == '<' ? "&lt;"
                             : *q == '>' ? "&gt;" : *q == '"' ? "&quot;"
                             : "&#39;";
-            apr_size_t el = strlen(e);
+            apr_size_t el = e[1] == 'l' || e[1] == 'g' ? 4
+                            : e[1] == 'a' || e[1] == '#' ? 5 : 6;
 
             memcpy(o + len, e, el);
             len += el;
@@ -2074,7 +2157,15 @@ static const char *ur_buf_join(ur_buf *b)
     *out++ = '"';
     o = out;
     for (i = 0; i < b->n; i++) {
-        o += ur_piece_write(&b->v[i], b->type, o);
+        const ur_piece *pc = &b->v[i];
+
+        if (!pc->esc || b->type == UR_BODY_PLAIN) {
+            memcpy(o, pc->s, pc->n);
+            o += pc->n;
+        }
+        else {
+            o += ur_piece_write(pc, b->type, o);
+        }
     }
     *o = '\0';
     return out;
@@ -3587,6 +3678,8 @@ static void ur_gather_facts(request_rec *r, int families, int need_version,
     if (families & (UR_FAM_UPGRADE | UR_NEED_H2C)) {
         const char *upgrade = apr_table_get(r->headers_in, "Upgrade");
 
+        f->upgrade_read = 1;
+        f->upgrade_hdr = upgrade;
         if (r->proto_num < UR_HTTP_1_1) {
             f->upgrade_ignored = upgrade != NULL;
         }
@@ -3676,6 +3769,13 @@ static void ur_where_to(request_rec *r, const ur_state *st, ur_where *w)
                   first->parsed_uri.query, w);
 }
 
+/* The client's Upgrade header, looked up once where the rules read it. */
+static const char *ur_upgrade_hdr(request_rec *r, const ur_facts *f)
+{
+    return f->upgrade_read ? f->upgrade_hdr
+                           : apr_table_get(r->headers_in, "Upgrade");
+}
+
 /* where httpd keeps the texts of a 426 (ap_index_of_response), found
  * once when the hooks are registered */
 static int ur_426_index;
@@ -3696,7 +3796,7 @@ static void ur_set_body(request_rec *r, ur_state *st)
     ur_where_to(r, st, &w);
     body = ur_body(r->pool, st, &w, ur_phase_sentence(r->pool, st),
                    ur_reason_sentence(r->pool, st,
-                                      apr_table_get(r->headers_in, "Upgrade"),
+                                      ur_upgrade_hdr(r, &st->f),
                                       r->method, r->protocol),
                    st->h2c_possible,
                    st->body == UR_BODY_HTML ? ur_signature(r) : "");
@@ -4161,7 +4261,7 @@ static void ur_note_refusal(request_rec *r, ur_state *st)
     /* A refused upgrade attempt may be followed by bytes of the next
      * protocol (a ClientHello, websocket frames): never parse them as
      * HTTP.  This also skips reading the request body. */
-    if (!st->http2 && apr_table_get(r->headers_in, "Upgrade")) {
+    if (!st->http2 && ur_upgrade_hdr(r, &st->f)) {
         r->connection->keepalive = AP_CONN_CLOSE;
     }
     ur_settle_body(r, st);
@@ -4226,7 +4326,7 @@ static int ur_redirect(request_rec *r, ur_state *st)
                   "(%s:%u): %s; %s", url, rule->text, rule->file, rule->line,
                   ur_reason_text(st->v.reason), ur_log_where(r));
     /* an "Upgrade: TLS/1.0" offer may be followed by a ClientHello */
-    if (!st->http2 && apr_table_get(r->headers_in, "Upgrade")) {
+    if (!st->http2 && ur_upgrade_hdr(r, &st->f)) {
         r->connection->keepalive = AP_CONN_CLOSE;
     }
     return HTTP_PERMANENT_REDIRECT;

@@ -622,6 +622,52 @@ static void test_proxy(apr_pool_t *p)
 
 /* ---------------- the 426 body ---------------- */
 
+/* A literal with a quote is escaped as it is copied until its call site
+ * has claimed it, and copied escaped once per process after that: a
+ * first and a later body are the same bytes, in every type, whichever
+ * type came first.  A websocket advice carries such literals. */
+static void test_body_literals(apr_pool_t *p)
+{
+    static const char *const want[4] = {
+        "new WebSocket(&#39;ws://h/x&#39;)).",
+        "new WebSocket(\\u0027ws://h/x\\u0027)).",
+        "new WebSocket('ws://h/x')).",
+        "new WebSocket(\\u0027ws://h/x\\u0027))."
+    };
+    char *argv[1] = { "websocket" };
+    ur_rule rule;
+    ur_set set;
+    ur_state st;
+    ur_where w;
+    const char *first[4], *again;
+    int i, same = 1, right = 1;
+
+    memset(&rule, 0, sizeof(rule));
+    ur_compile_rule(p, 1, argv, 0, &rule);
+    memset(&set, 0, sizeof(set));
+    set.rules = &rule;
+    set.nrules = 1;
+    set.families = rule.families;
+    memset(&st, 0, sizeof(st));
+    st.conf = &set;
+    st.v.unmet = 1;
+    st.upgrade = rule.upgrade;
+    ur_where_make(p, "h", NULL, 443, 0, 0, "/x", NULL, &w);
+    for (i = 3; i >= 0; i--) {
+        st.body = (ur_body_type)i;
+        first[i] = ur_body(p, &st, &w, "", "", 0, "");
+        right &= strstr(first[i], want[i]) != NULL;
+    }
+    for (i = 0; i < 4; i++) {
+        st.body = (ur_body_type)i;
+        again = ur_body(p, &st, &w, "", "", 0, "");
+        same &= !strcmp(again, first[i]);
+    }
+    ok(right, "body", "quoted literals escaped for HTML and JSON, as is in "
+       "text");
+    ok(same, "body", "a literal's later copies are its first one's bytes");
+}
+
 static void test_body(apr_pool_t *p)
 {
     ur_rule rules[UR_MAX_RULES];
@@ -666,6 +712,7 @@ static void test_body(apr_pool_t *p)
     body = ur_body(p, &st, &w, "", "x<y", 0, "");
     ok(!strstr(body, "<b>") && !strstr(body, "x<y") && strstr(body, "x&lt;y"),
        "body", "hostile host and reason escaped in HTML");
+    test_body_literals(p);
 }
 
 /* ---------------- migration schedules: dates, windows, phases ---------------- */
