@@ -3683,16 +3683,22 @@ static void ur_gather_facts(request_rec *r, int families, int need_version,
         if (r->proto_num < UR_HTTP_1_1) {
             f->upgrade_ignored = upgrade != NULL;
         }
-        else {
+        else if (upgrade) {
+            /* what only an offer makes relevant is read only for one
+             * (ur_log_facts reads the rest itself) */
             f->upgrade = upgrade;
             f->conn_upgrade = ur_list_has(apr_table_get(r->headers_in,
                                                         "Connection"),
                                           "upgrade", 7);
+            if (f->conn_upgrade) {
+                f->ws_version = apr_table_get(r->headers_in,
+                                              "Sec-WebSocket-Version");
+                f->ws_key = apr_table_get(r->headers_in,
+                                          "Sec-WebSocket-Key");
+            }
         }
         /* HEAD shares M_GET; RFC 6455 §4.1 asks for a GET itself */
         f->is_get = r->method_number == M_GET && !r->header_only;
-        f->ws_version = apr_table_get(r->headers_in, "Sec-WebSocket-Version");
-        f->ws_key = apr_table_get(r->headers_in, "Sec-WebSocket-Key");
         if ((families & UR_NEED_H2C) && r->proto_num < UR_HTTP_2
             && ur_list_has(f->upgrade, "h2c", 3)) {
             f->h2c_accepted = f->conn_upgrade && ur_h2c_accepted(r);
@@ -4100,6 +4106,19 @@ static const char *ur_log_where(request_rec *r)
 static void ur_log_facts(request_rec *r, const ur_facts *f)
 {
     static const char *const tls[] = { "none", "direct", "proxy" };
+    /* where the upgrade facts were gathered, what the gathering skips
+     * without an offer, read here as the client sent it */
+    int skipped = f->upgrade_read && !(f->upgrade && f->conn_upgrade);
+    int conn = skipped && !f->upgrade && f->proto_num >= UR_HTTP_1_1
+               ? ur_list_has(apr_table_get(r->headers_in, "Connection"),
+                             "upgrade", 7)
+               : f->conn_upgrade;
+    const char *wsv = skipped ? apr_table_get(r->headers_in,
+                                              "Sec-WebSocket-Version")
+                              : f->ws_version;
+    const char *wsk = skipped ? apr_table_get(r->headers_in,
+                                              "Sec-WebSocket-Key")
+                              : f->ws_key;
 
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   "upgrade_required: facts for %s: protocol %d, TLS %s "
@@ -4109,9 +4128,9 @@ static void ur_log_facts(request_rec *r, const ur_facts *f)
                   tls[f->tls], f->tls_version, UR_QUOTE_MAX,
                   f->upgrade ? f->upgrade : "-",
                   f->upgrade_ignored ? " (ignored: HTTP/1.0)" : "",
-                  f->conn_upgrade ? "yes" : "no", f->is_get ? "yes" : "no",
-                  UR_QUOTE_MAX, f->ws_version ? f->ws_version : "-",
-                  !f->ws_key ? "missing" : ur_ws_key_ok(f->ws_key)
+                  conn ? "yes" : "no", f->is_get ? "yes" : "no",
+                  UR_QUOTE_MAX, wsv ? wsv : "-",
+                  !wsk ? "missing" : ur_ws_key_ok(wsk)
                                            ? "well-formed" : "malformed",
                   f->h2c_accepted ? "yes" : "no");
 }
