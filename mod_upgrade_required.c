@@ -1798,11 +1798,22 @@ static const char *ur_inert_host(apr_pool_t *p, const char *s)
     return out;
 }
 
+/* What the client sent that a reason may quote. */
+typedef struct {
+    const char *upgrade;        /* its Upgrade header, or NULL */
+    const char *method;
+    const char *protocol;       /* the request line's, as sent */
+} ur_sent;
+
 /* Where the client should go, as URL pieces already made inert. */
 typedef struct {
     const char *https;          /* https://host[:port][/prefix] */
     const char *ws;             /* ws:// or wss:// base for the same */
     const char *target;         /* the path and query the client sent */
+    apr_size_t https_len, ws_len, target_len;
+    /* the one byte of these an HTML or JSON body escapes (an inert URL
+     * and UpgradeRequireTLSURL allow no other) is in https, ws, target */
+    int https_amp, ws_amp, target_amp;
 } ur_where;
 
 /* Does one line of the set ask for TLS and nothing else? */
@@ -1858,6 +1869,8 @@ static void ur_where_make(apr_pool_t *p, const char *host,
         w->target = apr_pstrcat(p, w->target, "?", ur_inert_url(p, query),
                                 NULL);
     }
+    w->target_len = strlen(w->target);
+    w->target_amp = memchr(w->target, '&', w->target_len) != NULL;
     /* both URLs in one allocation: "https://" [ name ] :port, and the
      * ws:// or wss:// one; an IPv6 literal goes back into brackets */
     if (!tls_url && https_port != 443) {
@@ -1867,8 +1880,11 @@ static void ur_where_make(apr_pool_t *p, const char *host,
         wplen = ur_port_str(wport, ws_port);
     }
     hlen = tls_url ? 0 : 8 + nlen + 2 * v6 + hplen;
-    wlen = wss ? 3 + (tls_url ? strlen(tls_url) : hlen) - 5
-               : 5 + nlen + 2 * v6 + wplen;
+    w->https_len = tls_url ? strlen(tls_url) : hlen;
+    w->https_amp = tls_url && strchr(tls_url, '&');
+    wlen = wss ? 3 + w->https_len - 5 : 5 + nlen + 2 * v6 + wplen;
+    w->ws_len = wlen;
+    w->ws_amp = wss && w->https_amp;
     o = apr_palloc(p, hlen + 1 + wlen + 1);
     if (tls_url) {
         w->https = tls_url;
@@ -2078,6 +2094,16 @@ static UR_INLINE void ur_lit_put(ur_buf *b, ur_lit_site *site,
 #define UR_TXT(b, lit)      ur_piece_put((b), (lit), sizeof(lit) - 1, 1)
 #endif
 
+/* What another buffer holds, as the same pieces. */
+static void ur_buf_append(ur_buf *b, const ur_buf *from)
+{
+    int i;
+
+    for (i = 0; i < from->n; i++) {
+        ur_piece_put(b, from->v[i].s, from->v[i].n, from->v[i].esc);
+    }
+}
+
 static void ur_raw(ur_buf *b, const char *s)
 {
     ur_piece_put(b, s, strlen(s), 0);
@@ -2208,12 +2234,12 @@ static void ur_https(ur_buf *b, const ur_where *w)
 {
     if (b->type == UR_BODY_HTML) {
         UR_RAW(b, "<a href=\"");
-        ur_txt(b, w->https);
-        ur_txt(b, w->target);
+        ur_piece_put(b, w->https, w->https_len, w->https_amp);
+        ur_piece_put(b, w->target, w->target_len, w->target_amp);
         UR_RAW(b, "\">");
     }
-    ur_txt(b, w->https);
-    ur_txt(b, w->target);
+    ur_piece_put(b, w->https, w->https_len, w->https_amp);
+    ur_piece_put(b, w->target, w->target_len, w->target_amp);
     if (b->type == UR_BODY_HTML) {
         UR_RAW(b, "</a>");
     }
@@ -2230,8 +2256,8 @@ static void ur_advice(ur_buf *b, const ur_token *t, const ur_state *st,
     case UR_FAM_WEBSOCKET:
         UR_TXT(b, "This URL only speaks WebSocket: open it with a WebSocket "
                   "client (new WebSocket('");
-        ur_txt(b, w->ws);
-        ur_txt(b, w->target);
+        ur_piece_put(b, w->ws, w->ws_len, w->ws_amp);
+        ur_piece_put(b, w->target, w->target_len, w->target_amp);
         UR_TXT(b, "')).");
         return;
     case UR_FAM_TLS:
@@ -2320,24 +2346,11 @@ static void ur_advice(ur_buf *b, const ur_token *t, const ur_state *st,
     }
 }
 
-/* a, b and c as one new string: apr_pstrcat without the varargs */
-static const char *ur_cat3(apr_pool_t *p, const char *a, const char *b,
-                           const char *c)
-{
-    apr_size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-    char *out = apr_palloc(p, la + lb + lc + 1);
-
-    memcpy(out, a, la);
-    memcpy(out + la, b, lb);
-    memcpy(out + la + lb, c, lc + 1);
-    return out;
-}
-
 /* The first unmet requirement's reason, as one sentence for the body;
- * upgrade, method, protocol: what the client sent. */
-static const char *ur_reason_sentence(apr_pool_t *p, const ur_state *st,
-                                      const char *upgrade, const char *method,
-                                      const char *protocol)
+ * upgrade, method, protocol: what the client sent (quoted, and escaped
+ * for the type as they are copied). */
+static void ur_reason_put(ur_buf *b, const ur_state *st, const char *upgrade,
+                          const char *method, const char *protocol)
 {
     const ur_facts *f = &st->f;
     const ur_token *t = &st->conf->rules[st->v.first].tokens[0];
@@ -2348,80 +2361,109 @@ static const char *ur_reason_sentence(apr_pool_t *p, const ur_state *st,
             break;
         }
         if (!upgrade) {
-            return ur_cat3(p, "The request made no upgrade offer (no "
-                           "'Upgrade: ", t->name, "').");
+            UR_TXT(b, "The request made no upgrade offer (no 'Upgrade: ");
+            ur_piece_put(b, t->name, t->len, 1);
+            UR_TXT(b, "').");
+            return;
         }
+        UR_TXT(b, "The request sent 'Upgrade: ");
+        ur_txt(b, ur_quote(b->p, upgrade));
         if (!f->conn_upgrade) {
-            return apr_psprintf(p, "The request sent 'Upgrade: %s' but "
-                                "its Connection header does not list "
-                                "'upgrade'.", ur_quote(p, upgrade));
+            UR_TXT(b, "' but its Connection header does not list "
+                      "'upgrade'.");
+            return;
         }
-        return apr_psprintf(p, "The request sent 'Upgrade: %s'; the "
-                            "upgrade is performed only when the whole value "
-                            "is '%s'.", ur_quote(p, upgrade), t->name);
+        UR_TXT(b, "'; the upgrade is performed only when the whole value "
+                  "is '");
+        ur_piece_put(b, t->name, t->len, 1);
+        UR_TXT(b, "'.");
+        return;
     case UR_HTTP10_UPGRADE:
-        return "The request used HTTP/1.0, where an Upgrade header is "
-               "ignored (RFC 9110 7.8): send it with HTTP/1.1.";
+        UR_TXT(b, "The request used HTTP/1.0, where an Upgrade header is "
+                  "ignored (RFC 9110 7.8): send it with HTTP/1.1.");
+        return;
     case UR_WS_METHOD:
-        return apr_psprintf(p, "The WebSocket handshake was a %s; it "
-                            "must be a GET (RFC 6455 4.1).",
-                            ur_quote(p, method));
+        UR_TXT(b, "The WebSocket handshake was a ");
+        ur_txt(b, ur_quote(b->p, method));
+        UR_TXT(b, "; it must be a GET (RFC 6455 4.1).");
+        return;
     case UR_WS_VERSION:
         if (!f->ws_version) {
-            return "The WebSocket handshake had no Sec-WebSocket-Version; "
-                   "this server speaks version 13 (RFC 6455 4.2.2).";
+            UR_TXT(b, "The WebSocket handshake had no Sec-WebSocket-Version; "
+                      "this server speaks version 13 (RFC 6455 4.2.2).");
+            return;
         }
-        return apr_psprintf(p, "The WebSocket handshake asked for "
-                            "Sec-WebSocket-Version: %s; this server speaks "
-                            "version 13 (RFC 6455 4.2.2).",
-                            ur_quote(p, f->ws_version));
+        UR_TXT(b, "The WebSocket handshake asked for Sec-WebSocket-Version: ");
+        ur_txt(b, ur_quote(b->p, f->ws_version));
+        UR_TXT(b, "; this server speaks version 13 (RFC 6455 4.2.2).");
+        return;
     case UR_WS_KEY:
-        return f->ws_key
-               ? "The WebSocket handshake's Sec-WebSocket-Key is malformed: "
-                 "it must be base64 of 16 random bytes (RFC 6455 4.1)."
-               : "The WebSocket handshake had no Sec-WebSocket-Key (RFC "
-                 "6455 4.1).";
+        if (f->ws_key) {
+            UR_TXT(b, "The WebSocket handshake's Sec-WebSocket-Key is "
+                      "malformed: it must be base64 of 16 random bytes (RFC "
+                      "6455 4.1).");
+        }
+        else {
+            UR_TXT(b, "The WebSocket handshake had no Sec-WebSocket-Key (RFC "
+                      "6455 4.1).");
+        }
+        return;
     case UR_NO_TLS:
-        return "The request came over plaintext HTTP.";
+        UR_TXT(b, "The request came over plaintext HTTP.");
+        return;
     case UR_TLS_OLD:
-        return apr_psprintf(p, "This connection uses %s; %s or newer is "
-                            "required.", ur_tls_name(p, f->tls_version),
-                            ur_tls_name(p, t->tls_min));
+        UR_TXT(b, "This connection uses ");
+        ur_txt(b, ur_tls_name(b->p, f->tls_version));
+        UR_TXT(b, "; ");
+        ur_txt(b, ur_tls_name(b->p, t->tls_min));
+        UR_TXT(b, " or newer is required.");
+        return;
     case UR_TLS_UNPROVEN:
-        return apr_psprintf(p, "TLS was reported only by a proxy, which "
-                            "did not report its version, so %s or newer "
-                            "cannot be proven.",
-                            ur_tls_name(p, t->tls_min));
+        UR_TXT(b, "TLS was reported only by a proxy, which did not report "
+                  "its version, so ");
+        ur_txt(b, ur_tls_name(b->p, t->tls_min));
+        UR_TXT(b, " or newer cannot be proven.");
+        return;
     case UR_PROTO_OLD:
         if (f->h2c_why) {
             break;
         }
-        return apr_psprintf(p, "The request used %s; %s is required.",
-                            ur_quote(p, protocol),
-                            t->proto_min >= UR_HTTP_2 ? "HTTP/2"
-                                                      : "HTTP/1.1 or newer");
+        UR_TXT(b, "The request used ");
+        ur_txt(b, ur_quote(b->p, protocol));
+        if (t->proto_min >= UR_HTTP_2) {
+            UR_TXT(b, "; HTTP/2 is required.");
+        }
+        else {
+            UR_TXT(b, "; HTTP/1.1 or newer is required.");
+        }
+        return;
     case UR_H2C_REFUSED:
         break;
     default:
-        return "";
+        return;
     }
     switch (f->h2c_why) {
     case UR_H2C_WHY_TLS:
-        return "The request offered h2c over TLS, where it does not exist "
-               "(RFC 9113 3).";
+        UR_TXT(b, "The request offered h2c over TLS, where it does not exist "
+                  "(RFC 9113 3).");
+        return;
     case UR_H2C_WHY_SYNTAX:
-        return "The request's h2c offer is not a well-formed upgrade: "
-               "Upgrade must list 'h2c' exactly, as tokens only, with "
-               "'Connection: Upgrade'.";
+        UR_TXT(b, "The request's h2c offer is not a well-formed upgrade: "
+                  "Upgrade must list 'h2c' exactly, as tokens only, with "
+                  "'Connection: Upgrade'.");
+        return;
     case UR_H2C_WHY_SETTINGS:
-        return "The request's h2c offer had no HTTP2-Settings header, or "
-               "Connection did not list HTTP2-Settings (RFC 7540 3.2).";
+        UR_TXT(b, "The request's h2c offer had no HTTP2-Settings header, or "
+                  "Connection did not list HTTP2-Settings (RFC 7540 3.2).");
+        return;
     case UR_H2C_WHY_BODY:
-        return "The request's h2c offer carried a request body; this server "
-               "upgrades only requests without one.";
+        UR_TXT(b, "The request's h2c offer carried a request body; this "
+                  "server upgrades only requests without one.");
+        return;
     default:
-        return "The request offered h2c, but this server does not upgrade "
-               "to h2c here.";
+        UR_TXT(b, "The request offered h2c, but this server does not "
+                  "upgrade to h2c here.");
+        return;
     }
 }
 
@@ -2492,14 +2534,20 @@ static const char *ur_phase_sentence(apr_pool_t *p, const ur_state *st)
  */
 static const char *ur_body(apr_pool_t *p, const ur_state *st,
                            const ur_where *w, const char *phase,
-                           const char *reason, int h2c_possible,
+                           const ur_sent *sent, int h2c_possible,
                            const char *signature)
 {
     const ur_set *conf = st->conf;
     int html = st->body == UR_BODY_HTML, plain = st->body == UR_BODY_PLAIN;
     int i, k, sep;
-    ur_buf b;
+    ur_buf b, why;
 
+    /* the phase and the reason, as pieces: JSON says them twice */
+    ur_buf_init(&why, p, st->body);
+    if (*phase) {
+        ur_txt(&why, phase);
+    }
+    ur_reason_put(&why, st, sent->upgrade, sent->method, sent->protocol);
     ur_buf_init(&b, p, st->body);
     if (html) {
         UR_RAW(&b, "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n"
@@ -2507,34 +2555,25 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
                    "</head><body>\n<h1>Upgrade Required</h1>\n"
                    "<p>This resource cannot be served over the protocol "
                    "this request used.");
-        if (*phase || *reason) {
+        if (why.n) {
             UR_RAW(&b, " ");
-            if (*phase) {
-                ur_txt(&b, phase);
-            }
-            ur_txt(&b, reason);
+            ur_buf_append(&b, &why);
         }
         UR_RAW(&b, "</p>\n<ul>\n");
     }
     else if (plain) {
         UR_RAW(&b, "426 Upgrade Required\n\n");
-        if (*phase || *reason) {
-            if (*phase) {
-                ur_raw(&b, phase);
-            }
-            ur_raw(&b, reason);
+        if (why.n) {
+            ur_buf_append(&b, &why);
             UR_RAW(&b, "\n\n");
         }
     }
     else {
         UR_RAW(&b, "{\"type\":\"about:blank\",\"title\":\"Upgrade "
                    "Required\",\"status\":426,\"detail\":\"");
-        if (*phase) {
-            ur_txt(&b, phase);
-        }
-        ur_txt(&b, reason);
+        ur_buf_append(&b, &why);
     }
-    sep = *phase || *reason;
+    sep = why.n > 0;
     for (i = 0; i < conf->nrules; i++) {
         const ur_rule *rule = &conf->rules[i];
 
@@ -2571,10 +2610,7 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
     }
     else if (!plain) {
         UR_RAW(&b, "\",\"reason\":\"");
-        if (*phase) {
-            ur_txt(&b, phase);
-        }
-        ur_txt(&b, reason);
+        ur_buf_append(&b, &why);
         UR_RAW(&b, "\",\"required\":[");
         sep = 0;
         for (i = 0; i < conf->nrules; i++) {
@@ -3795,15 +3831,16 @@ static void ur_set_body(request_rec *r, ur_state *st)
 {
     core_request_config *rc;
     const char *body;
+    ur_sent sent;
     ur_where w;
 
     st->own_body = 1;
     st->body = ur_negotiate(apr_table_get(r->headers_in, "Accept"));
     ur_where_to(r, st, &w);
-    body = ur_body(r->pool, st, &w, ur_phase_sentence(r->pool, st),
-                   ur_reason_sentence(r->pool, st,
-                                      ur_upgrade_hdr(r, &st->f),
-                                      r->method, r->protocol),
+    sent.upgrade = ur_upgrade_hdr(r, &st->f);
+    sent.method = r->method;
+    sent.protocol = r->protocol;
+    body = ur_body(r->pool, st, &w, ur_phase_sentence(r->pool, st), &sent,
                    st->h2c_possible,
                    st->body == UR_BODY_HTML ? ur_signature(r) : "");
     /* what ap_custom_response would store, without copying the body to

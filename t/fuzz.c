@@ -232,7 +232,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const ur_set *set = &sets[i];
         ur_state st;
         ur_where wh, neutral;
-        const char *reason, *body, *nreason, *nbody;
+        ur_sent sent, nsent;
+        const char *body, *nbody;
         int n1[3], n2[3], type;
 
         ur_evaluate(set, &f, &v);
@@ -259,19 +260,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                       (flags2 & 0x80) ? 8443 : 443, (flags2 >> 2) & 1,
                       (flags2 & 1) ? 8080 : 0, "/p", fl[2] ? "q" : NULL,
                       &neutral);
-        reason = ur_reason_sentence(scratch, &st, fl[3], fl[7] ? fl[7] : "",
-                                    fl[7] ? fl[7] : "");
-        nreason = ur_reason_sentence(scratch, &st, fl[3] ? "x" : NULL, "P",
-                                     "P");
+        sent.upgrade = fl[3];
+        sent.method = sent.protocol = fl[7] ? fl[7] : "";
+        nsent.upgrade = fl[3] ? "x" : NULL;
+        nsent.method = nsent.protocol = "P";
         for (type = 0; type < 4; type++) {
             st.body = (ur_body_type)type;
-            body = ur_body(scratch, &st, &wh, "", reason, (flags2 >> 5) & 1,
+            body = ur_body(scratch, &st, &wh, "", &sent, (flags2 >> 5) & 1,
                            "<hr>\n");
             check_ascii(body);
             if (type == UR_BODY_HTML) {
                 /* only our own markup: as much of it as for a neutral
                  * request of the same shape */
-                nbody = ur_body(scratch, &st, &neutral, "", nreason,
+                nbody = ur_body(scratch, &st, &neutral, "", &nsent,
                                 (flags2 >> 5) & 1, "<hr>\n");
                 count_markup(body, n1);
                 count_markup(nbody, n2);

@@ -640,6 +640,7 @@ static void test_body_literals(apr_pool_t *p)
     ur_state st;
     ur_where w;
     const char *first[4], *again;
+    ur_sent sent = { NULL, "GET", "HTTP/1.1" };
     int i, same = 1, right = 1;
 
     memset(&rule, 0, sizeof(rule));
@@ -655,17 +656,32 @@ static void test_body_literals(apr_pool_t *p)
     ur_where_make(p, "h", NULL, 443, 0, 0, "/x", NULL, &w);
     for (i = 3; i >= 0; i--) {
         st.body = (ur_body_type)i;
-        first[i] = ur_body(p, &st, &w, "", "", 0, "");
+        first[i] = ur_body(p, &st, &w, "", &sent, 0, "");
         right &= strstr(first[i], want[i]) != NULL;
     }
     for (i = 0; i < 4; i++) {
         st.body = (ur_body_type)i;
-        again = ur_body(p, &st, &w, "", "", 0, "");
+        again = ur_body(p, &st, &w, "", &sent, 0, "");
         same &= !strcmp(again, first[i]);
     }
     ok(right, "body", "quoted literals escaped for HTML and JSON, as is in "
        "text");
     ok(same, "body", "a literal's later copies are its first one's bytes");
+    /* '&' is the one byte of an inert URL that HTML and JSON escape */
+    ur_where_make(p, "h", "https://t.example/a&b", 443, 1, 0, "/x&y", "q&r",
+                  &w);
+    st.body = UR_BODY_HTML;
+    again = ur_body(p, &st, &w, "", &sent, 0, "");
+    right = strstr(again, "wss://t.example/a&amp;b/x&amp;y?q&amp;r") != NULL;
+    st.body = UR_BODY_JSON;
+    again = ur_body(p, &st, &w, "", &sent, 0, "");
+    right &= strstr(again, "wss://t.example/a\\u0026b/x\\u0026y?q\\u0026r")
+             != NULL;
+    st.body = UR_BODY_PLAIN;
+    again = ur_body(p, &st, &w, "", &sent, 0, "");
+    right &= strstr(again, "wss://t.example/a&b/x&y?q&r") != NULL;
+    ok(right, "body", "an & in the TLS URL, the path or the query escaped "
+       "for HTML and JSON");
 }
 
 static void test_body(apr_pool_t *p)
@@ -674,6 +690,7 @@ static void test_body(apr_pool_t *p)
     ur_set set;
     ur_state st;
     ur_where w;
+    ur_sent sent = { NULL, "GET", "HTTP/1.1" };
     const char *body;
     int i, k;
     char *argv[UR_MAX_TOKENS];
@@ -701,7 +718,7 @@ static void test_body(apr_pool_t *p)
        apr_psprintf(p, "%s %s", w.https, w.target));
     for (i = 0; i < 3; i++) {
         st.body = (ur_body_type)i;
-        body = ur_body(p, &st, &w, "", "Why.", 0, "");
+        body = ur_body(p, &st, &w, "", &sent, 0, "");
         ok(strstr(body, "p31-15/1") && strlen(body) > 20000
            && strlen(body) < 120000, "body",
            apr_psprintf(p, "type %d, 512 alternatives: %d bytes", i,
@@ -709,7 +726,9 @@ static void test_body(apr_pool_t *p)
     }
     st.body = UR_BODY_HTML;
     ur_where_make(p, "a\x01<b>\"c", NULL, 443, 1, 0, "/\xff\"'", NULL, &w);
-    body = ur_body(p, &st, &w, "", "x<y", 0, "");
+    st.v.reason = UR_WS_METHOD;
+    sent.method = "x<y";
+    body = ur_body(p, &st, &w, "", &sent, 0, "");
     ok(!strstr(body, "<b>") && !strstr(body, "x<y") && strstr(body, "x&lt;y"),
        "body", "hostile host and reason escaped in HTML");
     test_body_literals(p);
