@@ -521,9 +521,16 @@ static ur_body_type ur_negotiate_ranges(const char *accept)
  */
 static ur_body_type ur_negotiate(const char *accept)
 {
-    if (accept && !apr_cstr_casecmpn(accept, "text/html", 9)
-        && (accept[9] == ',' || accept[9] == '\0')) {
-        return UR_BODY_HTML;
+    static const char html[] = "text/html";
+    int i;
+
+    if (accept) {
+        /* ASCII case folding: every byte but the slash is a letter */
+        for (i = 0; i < 9 && (accept[i] | (i == 4 ? 0 : 0x20)) == html[i]; i++)
+            ;
+        if (i == 9 && (accept[9] == ',' || accept[9] == '\0')) {
+            return UR_BODY_HTML;
+        }
     }
     return ur_negotiate_ranges(accept);
 }
@@ -3935,6 +3942,19 @@ static void ur_schedule_headers(request_rec *r, apr_table_t *into,
 static void ur_assert_headers(request_rec *r, const ur_state *st,
                               apr_table_t *into)
 {
+    /* Nothing to replace: our lines in order (where a body chosen at
+     * the decision has always put Vary: first).  The usual case for
+     * our own body, which starts from a table nothing wrote to. */
+    if (st->early_body && !st->http2 && !st->conf->sched && !st->v.ws_version
+        && apr_is_empty_table(into)
+        && apr_is_empty_table(into == r->headers_out ? r->err_headers_out
+                                                     : r->headers_out)) {
+        apr_table_addn(into, "Vary", "Accept");
+        apr_table_addn(into, "Upgrade", st->upgrade);
+        apr_table_addn(into, "Connection", "Upgrade");
+        apr_table_addn(into, "Cache-Control", "no-store");
+        return;
+    }
     /* where a body chosen at the decision has always put Vary: ahead
      * of the lines below */
     if (st->early_body) {

@@ -144,7 +144,36 @@ static const struct {
     { "text/html;q=0, */*", UR_BODY_JSON },
     { "text/*;q=0, application/json;q=0.1", UR_BODY_JSON },
     { "*/*;q=0, text/plain;q=0.5", UR_BODY_PLAIN },
+    /* the bare text/html in front that decides without the list */
+    { "TEXT/Html,application/json", UR_BODY_HTML },
+    { "text/html,text/html;q=0", UR_BODY_HTML },
+    { "text/html;q=0,text/plain", UR_BODY_PLAIN },
+    { "text/html ;q=0,text/plain", UR_BODY_PLAIN },
+    { "text/htmlx,text/plain", UR_BODY_PLAIN },
+    { "text.html,text/plain", UR_BODY_PLAIN },
+    { "text\x0fhtml,text/plain", UR_BODY_PLAIN },
 };
+
+/* Whatever the fast path answers, the whole list says the same. */
+static void test_negotiate_fast(apr_pool_t *p)
+{
+    static const char *const lists[] = {
+        "text/html", "text/html,", "Text/HTML,*/*;q=0.1",
+        "text/html,application/problem+json", "text/html,text/plain",
+        "text/html,text/plain;q=1,application/json;q=1",
+        "text/html,text/html;q=0.1,text/*;q=1"
+    };
+    apr_size_t i;
+    int same = 1;
+
+    for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        same &= ur_negotiate(lists[i]) == ur_negotiate_ranges(lists[i])
+                && ur_negotiate(lists[i]) == UR_BODY_HTML;
+    }
+    ok(same, "negotiate", apr_psprintf(p, "a bare text/html first: the "
+                                       "whole list agrees (%d lists)",
+                                       (int)i));
+}
 
 static void test_accept_tables(apr_pool_t *p)
 {
@@ -174,6 +203,7 @@ static void test_negotiate(apr_pool_t *p)
     memset(big, ',', 8192);
     strcpy(big + 8192, "text/plain");
     ok(ur_negotiate(big) == UR_BODY_PLAIN, "negotiate", "8 KB of commas");
+    test_negotiate_fast(p);
 }
 
 /* ---------------- token and rule compiler ---------------- */
