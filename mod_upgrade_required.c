@@ -167,6 +167,8 @@ typedef struct {
     int family;                 /* one UR_FAM_* bit */
     int tls_min;                /* TLS: 0 any version, else 10..13 */
     int proto_min;              /* HTTP: minimum r->proto_num */
+    int interned;               /* tokens[0]: this array lives as long as
+                                 * the configuration (an interned line) */
 } ur_token;
 
 typedef struct {
@@ -1004,6 +1006,7 @@ static const ur_set *ur_set_keep(apr_pool_t *p, const ur_set *set)
 
         for (k = 0; k < rules[i].ntokens; k++) {
             tokens[k].name = apr_pstrdup(p, tokens[k].name);
+            tokens[k].interned = 0;     /* it ends with p */
         }
         rules[i].tokens = tokens;
         rules[i].upgrade = apr_pstrdup(p, rules[i].upgrade);
@@ -1959,7 +1962,18 @@ typedef struct {
     const char *s;
     apr_size_t n;
     int esc;                    /* escaped for the body type */
+    int hole;                   /* UR_HOLE_*: what varies between requests */
 } ur_piece;
+
+/* A piece is the same for every request of a body's key (UR_HOLE_NONE),
+ * one of the URLs or the signature, or other words of this request
+ * (which keep the body from being kept as a template). */
+#define UR_HOLE_NONE        0
+#define UR_HOLE_HTTPS       1
+#define UR_HOLE_WS          2
+#define UR_HOLE_TARGET      3
+#define UR_HOLE_SIG         4
+#define UR_HOLE_VOLATILE    5
 
 #define UR_PIECES_INLINE    96
 
@@ -2004,8 +2018,8 @@ static UR_NOINLINE void ur_buf_grow(ur_buf *b)
     b->max *= 2;
 }
 
-static UR_INLINE void ur_piece_put(ur_buf *b, const char *s, apr_size_t n,
-                                   int esc)
+static UR_INLINE void ur_hole_put(ur_buf *b, const char *s, apr_size_t n,
+                                  int esc, int hole)
 {
     if (b->n == b->max) {
         ur_buf_grow(b);
@@ -2013,7 +2027,20 @@ static UR_INLINE void ur_piece_put(ur_buf *b, const char *s, apr_size_t n,
     b->v[b->n].s = s;
     b->v[b->n].n = n;
     b->v[b->n].esc = esc;
+    b->v[b->n].hole = hole;
     b->n++;
+}
+
+static UR_INLINE void ur_piece_put(ur_buf *b, const char *s, apr_size_t n,
+                                   int esc)
+{
+    ur_hole_put(b, s, n, esc, UR_HOLE_NONE);
+}
+
+/* Words of this request's own, escaped as they are copied. */
+static void ur_volatile(ur_buf *b, const char *s)
+{
+    ur_hole_put(b, s, strlen(s), 1, UR_HOLE_VOLATILE);
 }
 
 /* Markup and JSON syntax, as they are. */
@@ -2107,7 +2134,8 @@ static void ur_buf_append(ur_buf *b, const ur_buf *from)
     int i;
 
     for (i = 0; i < from->n; i++) {
-        ur_piece_put(b, from->v[i].s, from->v[i].n, from->v[i].esc);
+        ur_hole_put(b, from->v[i].s, from->v[i].n, from->v[i].esc,
+                    from->v[i].hole);
     }
 }
 
@@ -2241,12 +2269,13 @@ static void ur_https(ur_buf *b, const ur_where *w)
 {
     if (b->type == UR_BODY_HTML) {
         UR_RAW(b, "<a href=\"");
-        ur_piece_put(b, w->https, w->https_len, w->https_amp);
-        ur_piece_put(b, w->target, w->target_len, w->target_amp);
+        ur_hole_put(b, w->https, w->https_len, w->https_amp, UR_HOLE_HTTPS);
+        ur_hole_put(b, w->target, w->target_len, w->target_amp,
+                    UR_HOLE_TARGET);
         UR_RAW(b, "\">");
     }
-    ur_piece_put(b, w->https, w->https_len, w->https_amp);
-    ur_piece_put(b, w->target, w->target_len, w->target_amp);
+    ur_hole_put(b, w->https, w->https_len, w->https_amp, UR_HOLE_HTTPS);
+    ur_hole_put(b, w->target, w->target_len, w->target_amp, UR_HOLE_TARGET);
     if (b->type == UR_BODY_HTML) {
         UR_RAW(b, "</a>");
     }
@@ -2263,8 +2292,9 @@ static void ur_advice(ur_buf *b, const ur_token *t, const ur_state *st,
     case UR_FAM_WEBSOCKET:
         UR_TXT(b, "This URL only speaks WebSocket: open it with a WebSocket "
                   "client (new WebSocket('");
-        ur_piece_put(b, w->ws, w->ws_len, w->ws_amp);
-        ur_piece_put(b, w->target, w->target_len, w->target_amp);
+        ur_hole_put(b, w->ws, w->ws_len, w->ws_amp, UR_HOLE_WS);
+        ur_hole_put(b, w->target, w->target_len, w->target_amp,
+                    UR_HOLE_TARGET);
         UR_TXT(b, "')).");
         return;
     case UR_FAM_TLS:
@@ -2374,7 +2404,7 @@ static void ur_reason_put(ur_buf *b, const ur_state *st, const char *upgrade,
             return;
         }
         UR_TXT(b, "The request sent 'Upgrade: ");
-        ur_txt(b, ur_quote(b->p, upgrade));
+        ur_volatile(b, ur_quote(b->p, upgrade));
         if (!f->conn_upgrade) {
             UR_TXT(b, "' but its Connection header does not list "
                       "'upgrade'.");
@@ -2391,7 +2421,7 @@ static void ur_reason_put(ur_buf *b, const ur_state *st, const char *upgrade,
         return;
     case UR_WS_METHOD:
         UR_TXT(b, "The WebSocket handshake was a ");
-        ur_txt(b, ur_quote(b->p, method));
+        ur_volatile(b, ur_quote(b->p, method));
         UR_TXT(b, "; it must be a GET (RFC 6455 4.1).");
         return;
     case UR_WS_VERSION:
@@ -2401,7 +2431,7 @@ static void ur_reason_put(ur_buf *b, const ur_state *st, const char *upgrade,
             return;
         }
         UR_TXT(b, "The WebSocket handshake asked for Sec-WebSocket-Version: ");
-        ur_txt(b, ur_quote(b->p, f->ws_version));
+        ur_volatile(b, ur_quote(b->p, f->ws_version));
         UR_TXT(b, "; this server speaks version 13 (RFC 6455 4.2.2).");
         return;
     case UR_WS_KEY:
@@ -2436,7 +2466,7 @@ static void ur_reason_put(ur_buf *b, const ur_state *st, const char *upgrade,
             break;
         }
         UR_TXT(b, "The request used ");
-        ur_txt(b, ur_quote(b->p, protocol));
+        ur_volatile(b, ur_quote(b->p, protocol));
         if (t->proto_min >= UR_HTTP_2) {
             UR_TXT(b, "; HTTP/2 is required.");
         }
@@ -2534,6 +2564,262 @@ static const char *ur_phase_sentence(apr_pool_t *p, const ur_state *st)
 }
 
 /*
+ * Bodies kept as templates.  A body's words depend on the unmet lines,
+ * the type, the reason and a few facts (the key below); what differs
+ * between requests with the same key is only the URLs and the signature
+ * (the holes).  The first body of a key is written as pieces, and then
+ * kept, per process, as its text between the holes, already escaped;
+ * later ones are its segments and this request's holes, copied.  A body
+ * is kept only when its lines are interned server-configuration lines
+ * (their address names them for the configuration's lifetime; .htaccess
+ * lines and copies live in a request pool), it has no schedule, and it
+ * quotes nothing the client sent.  A slot is claimed once and then never
+ * changes until the configuration is gone (ur_tpl_forget), so a reader
+ * needs no lock; a key whose slot is taken is written as pieces.
+ */
+#define UR_TPL_SLOTS        32
+#define UR_TPL_LINES        4       /* unmet lines a key can name */
+#define UR_TPL_SEGS         24
+#define UR_TPL_TEXT         3072
+
+#define UR_TPL_FREE         0
+#define UR_TPL_BUSY         1
+#define UR_TPL_READY        2
+#define UR_TPL_UNUSED       3       /* claimed, did not fit: stays so */
+
+typedef struct {
+    const ur_token *lines[UR_TPL_LINES];    /* the unmet lines, in order */
+    int nlines;
+    int type, reason, h2c_why, tls, tls_version;
+    unsigned flags;                         /* UR_TPK_* */
+} ur_tpl_key;
+
+#define UR_TPK_WS_KEY       0x01    /* a Sec-WebSocket-Key was sent */
+#define UR_TPK_WS_VERSION   0x02    /* ... a Sec-WebSocket-Version */
+#define UR_TPK_CONN_UPGRADE 0x04    /* Connection listed upgrade */
+#define UR_TPK_UPGRADE      0x08    /* an Upgrade header was sent */
+#define UR_TPK_CONN_TLS     0x10    /* the connection is TLS */
+#define UR_TPK_H2C          0x20    /* the core would take h2c here */
+
+typedef struct {
+    unsigned short off, len;    /* static: in text */
+    unsigned char hole;         /* UR_HOLE_*; NONE: static */
+} ur_tpl_seg;
+
+typedef struct {
+    ur_tpl_key key;
+    int nsegs;
+    apr_size_t static_len;
+    ur_tpl_seg seg[UR_TPL_SEGS];
+    char text[UR_TPL_TEXT];
+} ur_tpl;
+
+static int ur_tpl_state[UR_TPL_SLOTS];
+static ur_tpl ur_tpls[UR_TPL_SLOTS];
+
+static void ur_tpl_forget(void)
+{
+    int i;
+
+    for (i = 0; i < UR_TPL_SLOTS; i++) {
+        __atomic_store_n(&ur_tpl_state[i], UR_TPL_FREE, __ATOMIC_RELAXED);
+    }
+}
+
+/* The key of st's body, and its slot; 0 when it cannot be kept. */
+static int ur_tpl_key_of(const ur_state *st, const ur_sent *sent,
+                         int h2c_possible, ur_tpl_key *k, unsigned *slot)
+{
+    const ur_set *conf = st->conf;
+    const ur_facts *f = &st->f;
+    apr_uint64_t h = 14695981039346656037ULL;
+    int i;
+
+    if (conf->sched) {
+        return 0;
+    }
+    memset(k, 0, sizeof(*k));
+    for (i = 0; i < conf->nrules; i++) {
+        const ur_token *t = conf->rules[i].tokens;
+
+        if (!(st->v.unmet & ((apr_uint32_t)1 << i))) {
+            continue;
+        }
+        if (k->nlines == UR_TPL_LINES || !t[0].interned) {
+            return 0;
+        }
+        k->lines[k->nlines++] = t;
+        h = (h ^ (apr_uint64_t)(apr_uintptr_t)t) * 1099511628211ULL;
+    }
+    /* the reason is the first unmet line's (ur_evaluate) */
+    if (!k->nlines || k->lines[0] != conf->rules[st->v.first].tokens) {
+        return 0;
+    }
+    k->type = st->body;
+    k->reason = st->v.reason;
+    k->h2c_why = f->h2c_why;
+    k->tls = f->tls;
+    k->tls_version = f->tls_version;
+    k->flags = (f->ws_key ? UR_TPK_WS_KEY : 0)
+               | (f->ws_version ? UR_TPK_WS_VERSION : 0)
+               | (f->conn_upgrade ? UR_TPK_CONN_UPGRADE : 0)
+               | (sent->upgrade ? UR_TPK_UPGRADE : 0)
+               | (st->conn_tls ? UR_TPK_CONN_TLS : 0)
+               | (h2c_possible ? UR_TPK_H2C : 0);
+    h = (h ^ (apr_uint64_t)(k->type | k->reason << 3 | k->h2c_why << 8
+                            | k->tls << 12 | k->tls_version << 16
+                            | k->flags << 24)) * 1099511628211ULL;
+    *slot = (unsigned)(h ^ (h >> 29)) % UR_TPL_SLOTS;
+    return 1;
+}
+
+static int ur_tpl_same(const ur_tpl_key *a, const ur_tpl_key *b)
+{
+    int i;
+
+    if (a->nlines != b->nlines || a->type != b->type
+        || a->reason != b->reason || a->h2c_why != b->h2c_why
+        || a->tls != b->tls || a->tls_version != b->tls_version
+        || a->flags != b->flags) {
+        return 0;
+    }
+    for (i = 0; i < a->nlines; i++) {
+        if (a->lines[i] != b->lines[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Keep the pieces of a body as the template of its key, if the slot is
+ * free and they fit. */
+static void ur_tpl_keep(const ur_buf *b, const ur_tpl_key *k, unsigned slot)
+{
+    int expect = UR_TPL_FREE, i, n = 0;
+    ur_tpl *t = &ur_tpls[slot];
+    apr_size_t used = 0;
+
+    for (i = 0; i < b->n; i++) {
+        if (b->v[i].hole == UR_HOLE_VOLATILE) {
+            return;
+        }
+    }
+    if (!__atomic_compare_exchange_n(&ur_tpl_state[slot], &expect,
+                                     UR_TPL_BUSY, 0, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_RELAXED)) {
+        return;
+    }
+    t->key = *k;
+    for (i = 0; i < b->n; i++) {
+        const ur_piece *pc = &b->v[i];
+
+        if (pc->hole != UR_HOLE_NONE) {
+            if (n == UR_TPL_SEGS) {
+                break;
+            }
+            t->seg[n].hole = (unsigned char)pc->hole;
+            t->seg[n].off = t->seg[n].len = 0;
+            n++;
+            continue;
+        }
+        if (UR_TPL_TEXT - used < 6 * pc->n) {
+            break;
+        }
+        if (!n || t->seg[n - 1].hole != UR_HOLE_NONE) {
+            if (n == UR_TPL_SEGS) {
+                break;
+            }
+            t->seg[n].hole = UR_HOLE_NONE;
+            t->seg[n].off = (unsigned short)used;
+            t->seg[n].len = 0;
+            n++;
+        }
+        if (!pc->esc || b->type == UR_BODY_PLAIN) {
+            memcpy(t->text + used, pc->s, pc->n);
+            used += pc->n;
+            t->seg[n - 1].len = (unsigned short)(t->seg[n - 1].len + pc->n);
+        }
+        else {
+            apr_size_t w = ur_piece_write(pc, b->type, t->text + used);
+
+            used += w;
+            t->seg[n - 1].len = (unsigned short)(t->seg[n - 1].len + w);
+        }
+    }
+    if (i < b->n) {
+        __atomic_store_n(&ur_tpl_state[slot], UR_TPL_UNUSED,
+                         __ATOMIC_RELEASE);
+        return;
+    }
+    t->nsegs = n;
+    t->static_len = used;
+    __atomic_store_n(&ur_tpl_state[slot], UR_TPL_READY, __ATOMIC_RELEASE);
+}
+
+/* The body from the kept template and this request's holes: one
+ * allocation, with the quote in front (as ur_buf_join). */
+static const char *ur_tpl_fill(apr_pool_t *p, const ur_tpl *t,
+                               ur_body_type type, const ur_where *w,
+                               const char *signature)
+{
+    ur_piece hole[UR_TPL_SEGS];
+    apr_size_t total = t->static_len;
+    char *out, *o;
+    int i;
+
+    for (i = 0; i < t->nsegs; i++) {
+        ur_piece *h = &hole[i];
+
+        switch (t->seg[i].hole) {
+        case UR_HOLE_NONE:
+            continue;
+        case UR_HOLE_HTTPS:
+            h->s = w->https;
+            h->n = w->https_len;
+            h->esc = w->https_amp;
+            break;
+        case UR_HOLE_WS:
+            h->s = w->ws;
+            h->n = w->ws_len;
+            h->esc = w->ws_amp;
+            break;
+        case UR_HOLE_TARGET:
+            h->s = w->target;
+            h->n = w->target_len;
+            h->esc = w->target_amp;
+            break;
+        default:
+            h->s = signature;
+            h->n = strlen(signature);
+            h->esc = 0;
+            break;
+        }
+        if (type == UR_BODY_PLAIN) {
+            h->esc = 0;
+        }
+        total += h->esc ? 6 * h->n : h->n;
+    }
+    out = apr_palloc(p, total + 2);
+    *out++ = '"';
+    o = out;
+    for (i = 0; i < t->nsegs; i++) {
+        if (t->seg[i].hole == UR_HOLE_NONE) {
+            memcpy(o, t->text + t->seg[i].off, t->seg[i].len);
+            o += t->seg[i].len;
+        }
+        else if (hole[i].esc) {
+            o += ur_piece_write(&hole[i], type, o);
+        }
+        else {
+            memcpy(o, hole[i].s, hole[i].n);
+            o += hole[i].n;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/*
  * The body of a 426 in the negotiated type (st->body): the reason, then
  * one item per unmet requirement, its alternatives joined by " Or: ".
  * Everything from the request is in w and reason, already inert; it is
@@ -2546,13 +2832,20 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
 {
     const ur_set *conf = st->conf;
     int html = st->body == UR_BODY_HTML, plain = st->body == UR_BODY_PLAIN;
-    int i, k, sep;
+    int i, k, sep, keep;
+    unsigned slot = 0;
+    ur_tpl_key key;
     ur_buf b, why;
 
+    keep = !*phase && ur_tpl_key_of(st, sent, h2c_possible, &key, &slot);
+    if (keep && __atomic_load_n(&ur_tpl_state[slot], __ATOMIC_ACQUIRE)
+                == UR_TPL_READY && ur_tpl_same(&ur_tpls[slot].key, &key)) {
+        return ur_tpl_fill(p, &ur_tpls[slot], st->body, w, signature);
+    }
     /* the phase and the reason, as pieces: JSON says them twice */
     ur_buf_init(&why, p, st->body);
     if (*phase) {
-        ur_txt(&why, phase);
+        ur_volatile(&why, phase);
     }
     ur_reason_put(&why, st, sent->upgrade, sent->method, sent->protocol);
     ur_buf_init(&b, p, st->body);
@@ -2612,7 +2905,7 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
     }
     if (html) {
         UR_RAW(&b, "</ul>\n");
-        ur_raw(&b, signature);
+        ur_hole_put(&b, signature, strlen(signature), 0, UR_HOLE_SIG);
         UR_RAW(&b, "</body></html>\n");
     }
     else if (!plain) {
@@ -2637,6 +2930,9 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
             ur_raw(&b, conf->sched->sunset_http);
         }
         UR_RAW(&b, "\"}\n");
+    }
+    if (keep) {
+        ur_tpl_keep(&b, &key, slot);
     }
     return ur_buf_join(&b);
 }
@@ -2772,6 +3068,8 @@ static apr_status_t ur_cpool_gone(void *data)
     ur_cpool = NULL;
     ur_compiled = NULL;
     memset(ur_front, 0, sizeof(ur_front));
+    /* the bodies kept for its lines name them by address */
+    ur_tpl_forget();
     return APR_SUCCESS;
 }
 
@@ -2993,6 +3291,8 @@ static const char *ur_compile_cached(cmd_parms *cmd, int argc,
         if ((err = ur_compile_rule(ur_cpool, argc, argv, 0, rule)) != NULL) {
             return err;
         }
+        /* its own allocation, in ur_cpool: a body may be kept for it */
+        ((ur_token *)rule->tokens)[0].interned = 1;
         kept = apr_palloc(ur_cpool, sizeof(*kept));
         kept->key = apr_pmemdup(ur_cpool, key, klen);
         kept->klen = klen;

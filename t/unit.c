@@ -714,6 +714,95 @@ static void test_body_literals(apr_pool_t *p)
        "for HTML and JSON");
 }
 
+/* A body from a kept template is the body written as pieces, byte for
+ * byte: the same lines, interned (templates) and copied (never kept),
+ * over reasons, facts, types and URLs; every body twice, so the second
+ * comes from the template where one was kept. */
+static void test_body_templates(apr_pool_t *p)
+{
+    static const char *const lines[][3] = {
+        { "websocket", NULL, NULL },
+        { "TLS/1.2", "h2c", NULL },
+        { "HTTP/2", "TLS", "foo/1" },
+    };
+    static const struct {
+        const char *host, *path, *query, *tls_url;
+        int port, wss, ws_port;
+    } where[] = {
+        { "example.org", "/chat", NULL, NULL, 443, 0, 0 },
+        { "[::1]", "/a&b", "x=1&y", NULL, 8443, 1, 0 },
+        { "h", "/", NULL, "https://cdn.example/p&q", 443, 1, 8080 },
+        { "h.example", "/", NULL, NULL, 443, 0, 8080 },
+    };
+    static const int reasons[] = { UR_NO_UPGRADE, UR_NO_TLS, UR_TLS_OLD,
+                                   UR_WS_KEY, UR_PROTO_OLD };
+    ur_rule kept[3], copied[3];
+    ur_set skept, scopied;
+    ur_state st;
+    ur_sent sent = { NULL, "GET", "HTTP/1.1" };
+    int i, k, n = 0, same = 1, hits = 0;
+    unsigned m;
+
+    for (i = 0; i < 3; i++) {
+        char *argv[3];
+        ur_token *t;
+        int argc = 0;
+
+        while (argc < 3 && lines[i][argc]) {
+            argv[argc] = (char *)lines[i][argc];
+            argc++;
+        }
+        memset(&kept[i], 0, sizeof(kept[i]));
+        ur_compile_rule(p, argc, argv, 0, &kept[i]);
+        copied[i] = kept[i];
+        t = apr_pmemdup(p, kept[i].tokens, sizeof(*t) * kept[i].ntokens);
+        copied[i].tokens = t;
+        ((ur_token *)kept[i].tokens)[0].interned = 1;
+    }
+    memset(&skept, 0, sizeof(skept));
+    skept.rules = kept;
+    skept.nrules = 3;
+    scopied = skept;
+    scopied.rules = copied;
+    for (m = 1; m < 8; m++) {
+        for (i = 0; i < (int)(sizeof(reasons) / sizeof(reasons[0])); i++) {
+            for (k = 0; k < 4 * 4 * 4; k++) {
+                const char *a, *b, *ref;
+                ur_where w;
+
+                memset(&st, 0, sizeof(st));
+                st.v.unmet = m;
+                st.v.first = m & 1 ? 0 : m & 2 ? 1 : 2;
+                st.v.reason = reasons[i];
+                st.body = (ur_body_type)((k / 16) % 4);
+                st.conn_tls = (k / 4) & 1;
+                st.f.tls = (k / 8) & 1 ? UR_TLS_DIRECT : UR_TLS_NONE;
+                st.f.tls_version = st.f.tls ? 11 : 0;
+                st.f.ws_key = (k / 4) & 2 ? "x" : NULL;
+                ur_where_make(p, where[k % 4].host, where[k % 4].tls_url,
+                              where[k % 4].port, where[k % 4].wss,
+                              where[k % 4].ws_port, where[k % 4].path,
+                              where[k % 4].query, &w);
+                st.conf = &scopied;
+                st.upgrade = copied[st.v.first].upgrade;
+                ref = ur_body(p, &st, &w, "", &sent, k & 1, "<hr>sig\n");
+                st.conf = &skept;
+                a = ur_body(p, &st, &w, "", &sent, k & 1, "<hr>sig\n");
+                b = ur_body(p, &st, &w, "", &sent, k & 1, "<hr>sig\n");
+                same &= !strcmp(a, ref) && !strcmp(b, ref);
+                n++;
+            }
+        }
+    }
+    for (i = 0; i < UR_TPL_SLOTS; i++) {
+        hits += ur_tpl_state[i] == UR_TPL_READY;
+    }
+    ok(same && hits > 0, "body", apr_psprintf(p, "%d bodies from templates "
+                                              "(%d kept) are the bodies "
+                                              "written as pieces", n, hits));
+    ur_tpl_forget();
+}
+
 static void test_body(apr_pool_t *p)
 {
     ur_rule rules[UR_MAX_RULES];
@@ -1035,6 +1124,7 @@ int main(void)
     test_ws_key(p);
     test_proxy(p);
     test_body(p);
+    test_body_templates(p);
     test_schedule(p);
     test_counters(p);
     test_escape(p);
