@@ -523,16 +523,15 @@ static ur_body_type ur_negotiate_ranges(const char *accept)
  */
 static ur_body_type ur_negotiate(const char *accept)
 {
-    static const char html[] = "text/html";
-    int i;
-
-    if (accept) {
-        /* ASCII case folding: every byte but the slash is a letter */
-        for (i = 0; i < 9 && (accept[i] | (i == 4 ? 0 : 0x20)) == html[i]; i++)
-            ;
-        if (i == 9 && (accept[9] == ',' || accept[9] == '\0')) {
-            return UR_BODY_HTML;
-        }
+    /* ASCII case folding: every byte but the slash is a letter, and a
+     * mismatch (the terminating NUL too) stops the reading */
+    if (accept && (accept[0] | 0x20) == 't' && (accept[1] | 0x20) == 'e'
+        && (accept[2] | 0x20) == 'x' && (accept[3] | 0x20) == 't'
+        && accept[4] == '/' && (accept[5] | 0x20) == 'h'
+        && (accept[6] | 0x20) == 't' && (accept[7] | 0x20) == 'm'
+        && (accept[8] | 0x20) == 'l'
+        && (accept[9] == ',' || accept[9] == '\0')) {
+        return UR_BODY_HTML;
     }
     return ur_negotiate_ranges(accept);
 }
@@ -4441,13 +4440,27 @@ static void ur_count_passed(const request_rec *r, const ur_set *set)
 /* The exports, for LogFormat %{UPGRADE_REQUIRED}e / %{upgrade-required}n,
  * CustomLog env=, mod_headers, CGI scripts and applications (a banner
  * "your client stops working on ..."): the requirement and the phase. */
+static void ur_export_to(apr_table_t *t, const char *name,
+                         const char *phase_name, const char *value,
+                         const char *phase)
+{
+    /* into an empty table, adding is setting: nothing to replace */
+    if (apr_is_empty_table(t)) {
+        apr_table_addn(t, name, value);
+        apr_table_addn(t, phase_name, phase);
+    }
+    else {
+        apr_table_setn(t, name, value);
+        apr_table_setn(t, phase_name, phase);
+    }
+}
+
 static void ur_export(request_rec *r, const ur_rule *rule, ur_phase phase)
 {
-    apr_table_setn(r->subprocess_env, UR_ENV_NAME, rule->text);
-    apr_table_setn(r->notes, UR_NOTE_NAME, rule->text);
-    apr_table_setn(r->subprocess_env, UR_ENV_NAME "_PHASE",
-                   ur_phase_name[phase]);
-    apr_table_setn(r->notes, UR_NOTE_NAME "-phase", ur_phase_name[phase]);
+    ur_export_to(r->subprocess_env, UR_ENV_NAME, UR_ENV_NAME "_PHASE",
+                 rule->text, ur_phase_name[phase]);
+    ur_export_to(r->notes, UR_NOTE_NAME, UR_NOTE_NAME "-phase", rule->text,
+                 ur_phase_name[phase]);
 }
 
 /* "URI /x on virtual host name:port" for the info lines (the error log
