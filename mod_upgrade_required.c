@@ -1747,8 +1747,14 @@ static const char *ur_inert_url(apr_pool_t *p, const char *s)
     const char *q;
     char *out, *o;
 
-    for (q = s; ur_url_ok[(unsigned char)*q]; q++)
+    /* four at a time: the NUL is not ok and stops the reading */
+    for (q = s; ur_url_ok[(unsigned char)q[0]] && ur_url_ok[(unsigned char)q[1]]
+                && ur_url_ok[(unsigned char)q[2]]
+                && ur_url_ok[(unsigned char)q[3]]; q += 4)
         ;
+    while (ur_url_ok[(unsigned char)*q]) {
+        q++;
+    }
     if (!*q) {
         return s;
     }
@@ -1786,8 +1792,14 @@ static const char *ur_inert_host(apr_pool_t *p, const char *s)
     const char *q;
     char *out, *o;
 
-    for (q = s; ur_host_ok[(unsigned char)*q]; q++)
+    for (q = s; ur_host_ok[(unsigned char)q[0]]
+                && ur_host_ok[(unsigned char)q[1]]
+                && ur_host_ok[(unsigned char)q[2]]
+                && ur_host_ok[(unsigned char)q[3]]; q += 4)
         ;
+    while (ur_host_ok[(unsigned char)*q]) {
+        q++;
+    }
     if (!*q) {
         return s;
     }
@@ -4285,16 +4297,14 @@ static void ur_assert_headers(request_rec *r, const ur_state *st,
 static ur_state *ur_new_state(request_rec *top, const ur_decision *d,
                               const ur_facts *f)
 {
-    ur_state *st = apr_pcalloc(top->pool, sizeof(*st));
+    ur_state *st = apr_palloc(top->pool, sizeof(*st));
     const ur_set *set = d->set;
     const ur_rule *rule = &set->rules[d->v.first];
 
-    st->conf = set;
-    st->v = d->v;
-    st->f = *f;
-    st->phase = d->phase;
-    st->until = d->until;
-    st->http2 = top->proto_num >= UR_HTTP_2;
+    /* the rest zero */
+    *st = (ur_state){ .conf = set, .v = d->v, .f = *f, .phase = d->phase,
+                      .until = d->until,
+                      .http2 = top->proto_num >= UR_HTTP_2 };
     st->conn_tls = ap_ssl_conn_is_ssl(top->connection->master
                                       ? top->connection->master
                                       : top->connection);
