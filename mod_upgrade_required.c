@@ -4297,14 +4297,16 @@ static void ur_assert_headers(request_rec *r, const ur_state *st,
 static ur_state *ur_new_state(request_rec *top, const ur_decision *d,
                               const ur_facts *f)
 {
-    ur_state *st = apr_palloc(top->pool, sizeof(*st));
+    ur_state *st = apr_pcalloc(top->pool, sizeof(*st));
     const ur_set *set = d->set;
     const ur_rule *rule = &set->rules[d->v.first];
 
-    /* the rest zero */
-    *st = (ur_state){ .conf = set, .v = d->v, .f = *f, .phase = d->phase,
-                      .until = d->until,
-                      .http2 = top->proto_num >= UR_HTTP_2 };
+    st->conf = set;
+    st->v = d->v;
+    st->f = *f;
+    st->phase = d->phase;
+    st->until = d->until;
+    st->http2 = top->proto_num >= UR_HTTP_2;
     st->conn_tls = ap_ssl_conn_is_ssl(top->connection->master
                                       ? top->connection->master
                                       : top->connection);
