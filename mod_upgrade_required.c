@@ -38,14 +38,17 @@
  * "UpgradeRequire TLS" area would first get a 401 and send its password
  * in clear.  The pure core (ur_evaluate, ur_decide's phases, the body
  * builder) sees only a ur_facts summary of the request; the glue gathers
- * the facts the way httpd and mod_http2/mod_proxy decide on them, sets
- * Upgrade, Connection: Upgrade and Cache-Control on err_headers_out,
- * picks a body negotiated on Accept (unless an ErrorDocument 426 applies)
- * and returns HTTP_UPGRADE_REQUIRED.  An output filter, added only for
- * our own 426s (insert_error_filter for the canned or string body,
- * insert_filter for the redirected ErrorDocument request), asserts those
- * headers once more just before they are sent, since error pages, CGIs,
- * mod_headers or mod_http2's h2c advertisement may have changed them.
+ * the facts the way httpd and mod_http2/mod_proxy decide on them, picks
+ * a body negotiated on Accept (unless an ErrorDocument 426 applies: then
+ * Upgrade, Connection: Upgrade and Cache-Control go on err_headers_out,
+ * which the ErrorDocument request inherits) and returns
+ * HTTP_UPGRADE_REQUIRED.  An output filter, added only for our own 426s
+ * (insert_error_filter for our body, insert_filter for the redirected
+ * ErrorDocument request), writes those headers just before they are
+ * sent, whatever error pages, CGIs, mod_headers or mod_http2's h2c
+ * advertisement did to them.  A body is written once per process for
+ * each shape (lines, type, reason, facts) and kept as a template: later
+ * 426s of that shape copy it around their own URLs.
  */
 
 #include "apr_strings.h"
@@ -4246,9 +4249,10 @@ static void ur_schedule_headers(request_rec *r, apr_table_t *into,
 
 /*
  * Make the response carry exactly our Upgrade line, Connection: Upgrade
- * and Cache-Control: no-store.  Idempotent: the hook calls it on
- * err_headers_out, the filter once more just before the headers are
- * sent, whatever error pages, CGIs or mod_headers did in between.
+ * and Cache-Control: no-store.  Idempotent: for an ErrorDocument the
+ * hook calls it on err_headers_out, and the filter calls it (for our own
+ * body, only it) just before the headers are sent, whatever error pages,
+ * CGIs or mod_headers did in between.
  */
 static void ur_assert_headers(request_rec *r, const ur_state *st,
                               apr_table_t *into)
