@@ -1871,6 +1871,26 @@ static apr_size_t ur_port_str(char *buf, int port)
     return len;
 }
 
+/* scheme, the host (an IPv6 literal back in brackets) and ":port" at o;
+ * the end */
+static char *ur_origin(char *o, const char *scheme, apr_size_t slen,
+                       const char *name, apr_size_t nlen, int v6,
+                       const char *port, apr_size_t plen)
+{
+    memcpy(o, scheme, slen);
+    o += slen;
+    if (v6) {
+        *o++ = '[';
+    }
+    memcpy(o, name, nlen);
+    o += nlen;
+    if (v6) {
+        *o++ = ']';
+    }
+    memcpy(o, port, plen);
+    return o + plen;
+}
+
 /*
  * The URLs from parts already decided: host as the client named it,
  * tls_url (the admin's https base, or NULL) or the port of the TLS side,
@@ -1915,18 +1935,7 @@ static void ur_where_make(apr_pool_t *p, const char *host,
     }
     else {
         w->https = o;
-        memcpy(o, "https://", 8);
-        o += 8;
-        if (v6) {
-            *o++ = '[';
-        }
-        memcpy(o, name, nlen);
-        o += nlen;
-        if (v6) {
-            *o++ = ']';
-        }
-        memcpy(o, hport, hplen);
-        o += hplen;
+        o = ur_origin(o, "https://", 8, name, nlen, v6, hport, hplen);
         *o++ = '\0';
     }
     w->ws = o;
@@ -1936,18 +1945,7 @@ static void ur_where_make(apr_pool_t *p, const char *host,
         o += wlen;
     }
     else {
-        memcpy(o, "ws://", 5);
-        o += 5;
-        if (v6) {
-            *o++ = '[';
-        }
-        memcpy(o, name, nlen);
-        o += nlen;
-        if (v6) {
-            *o++ = ']';
-        }
-        memcpy(o, wport, wplen);
-        o += wplen;
+        o = ur_origin(o, "ws://", 5, name, nlen, v6, wport, wplen);
     }
     *o = '\0';
 }
