@@ -6,7 +6,9 @@
 #    request from four clients at once, so that the access log shows more
 #    than one %P): the Prometheus series equal exactly what was sent, per
 #    line and outcome/phase/reason, also for 2 x 300 requests racing on
-#    one line; promtool and the Python client parse the output, and a
+#    one line, which all get the same body bytes (threads claiming and
+#    reading the kept body template); promtool and the Python client
+#    parse the output, and a
 #    line read from a file whose path holds " \ < & > comes back with its
 #    path intact;
 #  - mod_status ?auto keeps its "Key: value" shape, our lines are
@@ -32,13 +34,14 @@ use File::Path qw(remove_tree);
 use File::Temp qw(tempdir);
 use IO::Socket::INET ();
 use JSON::PP ();
+use Digest::MD5 qw(md5_hex);
 use List::Util qw(shuffle sum0);
 use MIME::Base64 qw(encode_base64);
 use POSIX ();
 use Time::HiRes ();
 
 my @MPMS = qw(prefork worker event);
-plan tests => 30 * @MPMS + 41 + 8;
+plan tests => 31 * @MPMS + 41 + 8;
 Test::More->builder->failure_output(\*STDERR);
 
 my $vars    = Apache::Test::vars();
@@ -341,7 +344,10 @@ sub exchange {
 # Runs $clients forked clients at once; each sends every [label, port,
 # request] of @$reqs, in an order of its own, on a connection per request
 # (KeepAlive Off: every request is a new accept, so they spread over the
-# children).  Returns { "label status" => count } over all clients.
+# children).  Returns { "label status" => count } over all clients, and
+# { label => { md5 of a 426 body => count } }: a label is one request, so
+# one body (the later ones come from a kept template where a process kept
+# one, under threads too).
 sub blast {
     my ($clients, $reqs) = @_;
     my @kids;
@@ -352,8 +358,9 @@ sub blast {
             close $r;
             srand($c * 7919 + $$);
             for my $q (shuffle @$reqs) {
-                my ($status) = exchange($q->[1], $q->[2]);
-                syswrite $w, "$q->[0] $status\n";
+                my ($status, undef, $body) = exchange($q->[1], $q->[2]);
+                my $md5 = $status eq '426' ? md5_hex($body // '') : '-';
+                syswrite $w, "$q->[0] $status $md5\n";
             }
             close $w;
             POSIX::_exit(0);
@@ -361,17 +368,19 @@ sub blast {
         close $w;
         push @kids, [ $pid, $r ];
     }
-    my %tally;
+    my (%tally, %bodies);
     for my $k (@kids) {
         my $r = $k->[1];
         while (my $l = <$r>) {
             chomp $l;
-            $tally{$l}++;
+            my ($label, $status, $md5) = split / /, $l;
+            $tally{"$label $status"}++;
+            $bodies{$label}{$md5}++ if $md5 ne '-';
         }
         close $r;
         waitpid $k->[0], 0;
     }
-    return \%tally;
+    return wantarray ? (\%tally, \%bodies) : \%tally;
 }
 
 # ---- the two formats -------------------------------------------------------
@@ -551,9 +560,12 @@ CONF
     is_deeply $tally, { map { ("$_->[0] $_->[2]" => $MIX_N{$_->[0]}) } @MIX },
         "$mpm: every request got its answer (426, a passed handshake 404, "
         . "report 200, redirect 308)";
-    $tally = blast(2, [ map { [ race => $port, get_req('/race/x') ] } 1 .. $RACE ]);
+    my $bodies;
+    ($tally, $bodies) = blast(2, [ map { [ race => $port, get_req('/race/x') ] } 1 .. $RACE ]);
     is_deeply $tally, { 'race 426' => 2 * $RACE },
         "$mpm: 2 x $RACE racing requests, all 426";
+    is scalar(keys %{ $bodies->{race} // {} }), 1,
+        "$mpm: all $RACE x 2 racing 426s have the same body bytes";
 
     # The access log is the server's own count of what arrived, and shows
     # that the children shared the work.
