@@ -194,8 +194,11 @@ $(FUZZ_BIN): t/fuzz.c $(SRC)
 # 10,000-vhost config, and cache misses of an unmatched request among
 # 10,000 <Location> sections, with each ratio next to its target
 # (t/bench/run); exits 0 whether or not the targets are met.  Not part of
-# "make test".
-bench: all
+# "make test".  t/deps first, as for "make test": on a fresh machine it
+# installs apxs and httpd.
+bench:
+	t/deps
+	$(MAKE) --no-print-directory all
 	t/bench/run
 
 # dpkg-buildpackage in a temporary copy of the source with conf/debian as
