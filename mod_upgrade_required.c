@@ -1873,9 +1873,10 @@ static apr_size_t ur_port_str(char *buf, int port)
 
 /* scheme, the host (an IPv6 literal back in brackets) and ":port" at o;
  * the end */
-static char *ur_origin(char *o, const char *scheme, apr_size_t slen,
-                       const char *name, apr_size_t nlen, int v6,
-                       const char *port, apr_size_t plen)
+static UR_INLINE char *ur_origin(char *o, const char *scheme,
+                                 apr_size_t slen, const char *name,
+                                 apr_size_t nlen, int v6, const char *port,
+                                 apr_size_t plen)
 {
     memcpy(o, scheme, slen);
     o += slen;
