@@ -1751,7 +1751,8 @@ static const char *ur_inert_url(apr_pool_t *p, const char *s)
     char *out, *o;
 
     /* four at a time: the NUL is not ok and stops the reading */
-    for (q = s; ur_url_ok[(unsigned char)q[0]] && ur_url_ok[(unsigned char)q[1]]
+    for (q = s; ur_url_ok[(unsigned char)q[0]]
+                && ur_url_ok[(unsigned char)q[1]]
                 && ur_url_ok[(unsigned char)q[2]]
                 && ur_url_ok[(unsigned char)q[3]]; q += 4)
         ;
@@ -2627,15 +2628,49 @@ typedef struct {
     char text[UR_TPL_TEXT];
 } ur_tpl;
 
-static int ur_tpl_state[UR_TPL_SLOTS];
+static apr_uint32_t ur_tpl_state[UR_TPL_SLOTS];
 static ur_tpl ur_tpls[UR_TPL_SLOTS];
+
+/* A slot's state: read with acquire, published with release, claimed by
+ * compare-and-swap (APR's full barriers where the builtins are not). */
+static UR_INLINE apr_uint32_t ur_tpl_get(unsigned slot)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __atomic_load_n(&ur_tpl_state[slot], __ATOMIC_ACQUIRE);
+#else
+    return apr_atomic_read32(&ur_tpl_state[slot]);
+#endif
+}
+
+static void ur_tpl_set(unsigned slot, apr_uint32_t state)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_store_n(&ur_tpl_state[slot], state, __ATOMIC_RELEASE);
+#else
+    apr_atomic_set32(&ur_tpl_state[slot], state);
+#endif
+}
+
+static int ur_tpl_claim(unsigned slot)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    apr_uint32_t expect = UR_TPL_FREE;
+
+    return __atomic_compare_exchange_n(&ur_tpl_state[slot], &expect,
+                                       UR_TPL_BUSY, 0, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_RELAXED);
+#else
+    return apr_atomic_cas32(&ur_tpl_state[slot], UR_TPL_BUSY, UR_TPL_FREE)
+           == UR_TPL_FREE;
+#endif
+}
 
 static void ur_tpl_forget(void)
 {
-    int i;
+    unsigned i;
 
     for (i = 0; i < UR_TPL_SLOTS; i++) {
-        __atomic_store_n(&ur_tpl_state[i], UR_TPL_FREE, __ATOMIC_RELAXED);
+        ur_tpl_set(i, UR_TPL_FREE);
     }
 }
 
@@ -2708,7 +2743,7 @@ static int ur_tpl_same(const ur_tpl_key *a, const ur_tpl_key *b)
  * free and they fit. */
 static void ur_tpl_keep(const ur_buf *b, const ur_tpl_key *k, unsigned slot)
 {
-    int expect = UR_TPL_FREE, i, n = 0;
+    int i, n = 0;
     ur_tpl *t = &ur_tpls[slot];
     apr_size_t used = 0;
 
@@ -2717,9 +2752,7 @@ static void ur_tpl_keep(const ur_buf *b, const ur_tpl_key *k, unsigned slot)
             return;
         }
     }
-    if (!__atomic_compare_exchange_n(&ur_tpl_state[slot], &expect,
-                                     UR_TPL_BUSY, 0, __ATOMIC_ACQUIRE,
-                                     __ATOMIC_RELAXED)) {
+    if (!ur_tpl_claim(slot)) {
         return;
     }
     t->key = *k;
@@ -2760,13 +2793,12 @@ static void ur_tpl_keep(const ur_buf *b, const ur_tpl_key *k, unsigned slot)
         }
     }
     if (i < b->n) {
-        __atomic_store_n(&ur_tpl_state[slot], UR_TPL_UNUSED,
-                         __ATOMIC_RELEASE);
+        ur_tpl_set(slot, UR_TPL_UNUSED);
         return;
     }
     t->nsegs = n;
     t->static_len = used;
-    __atomic_store_n(&ur_tpl_state[slot], UR_TPL_READY, __ATOMIC_RELEASE);
+    ur_tpl_set(slot, UR_TPL_READY);
 }
 
 /* The body from the kept template and this request's holes: one
@@ -2851,8 +2883,8 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
     ur_buf b, why;
 
     keep = !*phase && ur_tpl_key_of(st, sent, h2c_possible, &key, &slot);
-    if (keep && __atomic_load_n(&ur_tpl_state[slot], __ATOMIC_ACQUIRE)
-                == UR_TPL_READY && ur_tpl_same(&ur_tpls[slot].key, &key)) {
+    if (keep && ur_tpl_get(slot) == UR_TPL_READY
+        && ur_tpl_same(&ur_tpls[slot].key, &key)) {
         return ur_tpl_fill(p, &ur_tpls[slot], st->body, w, signature);
     }
     /* the phase and the reason, as pieces: JSON says them twice */
