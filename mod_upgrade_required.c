@@ -1737,6 +1737,20 @@ static const unsigned char ur_url_ok[256] = {
     ['%'] = 1
 };
 
+/* The first byte of s the table does not allow, four at a time: the NUL
+ * is never allowed and stops the reading. */
+static UR_INLINE const char *ur_span(const unsigned char *ok, const char *s)
+{
+    while (ok[(unsigned char)s[0]] && ok[(unsigned char)s[1]]
+           && ok[(unsigned char)s[2]] && ok[(unsigned char)s[3]]) {
+        s += 4;
+    }
+    while (ok[(unsigned char)*s]) {
+        s++;
+    }
+    return s;
+}
+
 /* ASCII letters and digits only (apr_isalnum follows the locale) and
  * the punctuation above, as a table */
 static int ur_url_safe(unsigned char c)
@@ -1750,15 +1764,7 @@ static const char *ur_inert_url(apr_pool_t *p, const char *s)
     const char *q;
     char *out, *o;
 
-    /* four at a time: the NUL is not ok and stops the reading */
-    for (q = s; ur_url_ok[(unsigned char)q[0]]
-                && ur_url_ok[(unsigned char)q[1]]
-                && ur_url_ok[(unsigned char)q[2]]
-                && ur_url_ok[(unsigned char)q[3]]; q += 4)
-        ;
-    while (ur_url_ok[(unsigned char)*q]) {
-        q++;
-    }
+    q = ur_span(ur_url_ok, s);
     if (!*q) {
         return s;
     }
@@ -1796,14 +1802,7 @@ static const char *ur_inert_host(apr_pool_t *p, const char *s)
     const char *q;
     char *out, *o;
 
-    for (q = s; ur_host_ok[(unsigned char)q[0]]
-                && ur_host_ok[(unsigned char)q[1]]
-                && ur_host_ok[(unsigned char)q[2]]
-                && ur_host_ok[(unsigned char)q[3]]; q += 4)
-        ;
-    while (ur_host_ok[(unsigned char)*q]) {
-        q++;
-    }
+    q = ur_span(ur_host_ok, s);
     if (!*q) {
         return s;
     }
