@@ -2614,16 +2614,14 @@ typedef struct {
 #define UR_TPK_CONN_TLS     0x10    /* the connection is TLS */
 #define UR_TPK_H2C          0x20    /* the core would take h2c here */
 
-typedef struct {
-    unsigned short off, len;    /* static: in text */
-    unsigned char hole;         /* UR_HOLE_*; NONE: static */
-} ur_tpl_seg;
-
+/* The escaped text between the holes, in order, and where in it each
+ * hole goes. */
 typedef struct {
     ur_tpl_key key;
-    int nsegs;
-    apr_size_t static_len;
-    ur_tpl_seg seg[UR_TPL_SEGS];
+    int nholes;
+    unsigned char hole[UR_TPL_SEGS];        /* UR_HOLE_* of hole i */
+    unsigned short at[UR_TPL_SEGS];         /* its offset in text */
+    apr_size_t static_len;                  /* the text's length */
     char text[UR_TPL_TEXT];
 } ur_tpl;
 
@@ -2762,40 +2760,25 @@ static void ur_tpl_keep(const ur_buf *b, const ur_tpl_key *k, unsigned slot)
             if (n == UR_TPL_SEGS) {
                 break;
             }
-            t->seg[n].hole = (unsigned char)pc->hole;
-            t->seg[n].off = t->seg[n].len = 0;
-            n++;
-            continue;
+            t->hole[n] = (unsigned char)pc->hole;
+            t->at[n++] = (unsigned short)used;
         }
-        if (UR_TPL_TEXT - used < 6 * pc->n) {
+        else if (UR_TPL_TEXT - used < 6 * pc->n) {
             break;
         }
-        if (!n || t->seg[n - 1].hole != UR_HOLE_NONE) {
-            if (n == UR_TPL_SEGS) {
-                break;
-            }
-            t->seg[n].hole = UR_HOLE_NONE;
-            t->seg[n].off = (unsigned short)used;
-            t->seg[n].len = 0;
-            n++;
-        }
-        if (!pc->esc || b->type == UR_BODY_PLAIN) {
+        else if (!pc->esc || b->type == UR_BODY_PLAIN) {
             memcpy(t->text + used, pc->s, pc->n);
             used += pc->n;
-            t->seg[n - 1].len = (unsigned short)(t->seg[n - 1].len + pc->n);
         }
         else {
-            apr_size_t w = ur_piece_write(pc, b->type, t->text + used);
-
-            used += w;
-            t->seg[n - 1].len = (unsigned short)(t->seg[n - 1].len + w);
+            used += ur_piece_write(pc, b->type, t->text + used);
         }
     }
     if (i < b->n) {
         ur_tpl_set(slot, UR_TPL_UNUSED);
         return;
     }
-    t->nsegs = n;
+    t->nholes = n;
     t->static_len = used;
     ur_tpl_set(slot, UR_TPL_READY);
 }
@@ -2807,16 +2790,14 @@ static const char *ur_tpl_fill(apr_pool_t *p, const ur_tpl *t,
                                const char *signature)
 {
     ur_piece hole[UR_TPL_SEGS];
-    apr_size_t total = t->static_len;
+    apr_size_t total = t->static_len, from = 0;
     char *out, *o;
     int i;
 
-    for (i = 0; i < t->nsegs; i++) {
+    for (i = 0; i < t->nholes; i++) {
         ur_piece *h = &hole[i];
 
-        switch (t->seg[i].hole) {
-        case UR_HOLE_NONE:
-            continue;
+        switch (t->hole[i]) {
         case UR_HOLE_HTTPS:
             h->s = w->https;
             h->n = w->https_len;
@@ -2846,12 +2827,11 @@ static const char *ur_tpl_fill(apr_pool_t *p, const ur_tpl *t,
     out = apr_palloc(p, total + 2);
     *out++ = '"';
     o = out;
-    for (i = 0; i < t->nsegs; i++) {
-        if (t->seg[i].hole == UR_HOLE_NONE) {
-            memcpy(o, t->text + t->seg[i].off, t->seg[i].len);
-            o += t->seg[i].len;
-        }
-        else if (hole[i].esc) {
+    for (i = 0; i < t->nholes; i++) {
+        memcpy(o, t->text + from, t->at[i] - from);
+        o += t->at[i] - from;
+        from = t->at[i];
+        if (hole[i].esc) {
             o += ur_piece_write(&hole[i], type, o);
         }
         else {
@@ -2859,7 +2839,8 @@ static const char *ur_tpl_fill(apr_pool_t *p, const ur_tpl *t,
             o += hole[i].n;
         }
     }
-    *o = '\0';
+    memcpy(o, t->text + from, t->static_len - from);
+    o[t->static_len - from] = '\0';
     return out;
 }
 
@@ -3934,10 +3915,9 @@ static int ur_trusted_peer(request_rec *r)
  * could have sent through it; the version only from the header the proxy
  * fills with it.
  */
-static void ur_proxy_tls(request_rec *r, ur_facts *f)
+static void ur_proxy_tls_read(request_rec *r, const ur_srv_conf *sconf,
+                              ur_facts *f)
 {
-    const ur_srv_conf *sconf = ap_get_module_config(r->server->module_config,
-                                                    &upgrade_required_module);
     const char *name = sconf->scheme_header ? sconf->scheme_header
                                             : "X-Forwarded-Proto";
 
@@ -3952,6 +3932,17 @@ static void ur_proxy_tls(request_rec *r, ur_facts *f)
     if (sconf->version_header && *sconf->version_header) {
         f->tls_version = ur_proxy_tls_version(
             apr_table_get(r->headers_in, sconf->version_header));
+    }
+}
+
+/* ... where any proxy is trusted at all: most servers trust none */
+static UR_INLINE void ur_proxy_tls(request_rec *r, ur_facts *f)
+{
+    const ur_srv_conf *sconf = ap_get_module_config(r->server->module_config,
+                                                    &upgrade_required_module);
+
+    if (sconf->proxies) {
+        ur_proxy_tls_read(r, sconf, f);
     }
 }
 
@@ -4212,6 +4203,9 @@ static const char *const ur_body_ctype[] = {
     "application/json"
 };
 
+/* apr_is_empty_table without the call, for a table httpd made */
+#define ur_table_empty(t)   (apr_table_elts(t)->nelts == 0)
+
 /* One line of name, whichever table held it before, last in into. */
 static void ur_put(request_rec *r, apr_table_t *into, const char *name,
                    const char *value)
@@ -4219,7 +4213,7 @@ static void ur_put(request_rec *r, apr_table_t *into, const char *name,
     apr_table_t *other = into == r->headers_out ? r->err_headers_out
                                                 : r->headers_out;
 
-    if (!apr_is_empty_table(other)) {
+    if (!ur_table_empty(other)) {
         apr_table_unset(other, name);
     }
     apr_table_unset(into, name);
@@ -4291,9 +4285,9 @@ static void ur_assert_headers(request_rec *r, const ur_state *st,
      * the decision has always put Vary: first).  The usual case for
      * our own body, which starts from a table nothing wrote to. */
     if (st->early_body && !st->http2 && !st->conf->sched && !st->v.ws_version
-        && apr_is_empty_table(into)
-        && apr_is_empty_table(into == r->headers_out ? r->err_headers_out
-                                                     : r->headers_out)) {
+        && ur_table_empty(into)
+        && ur_table_empty(into == r->headers_out ? r->err_headers_out
+                                                 : r->headers_out)) {
         apr_table_addn(into, "Vary", "Accept");
         apr_table_addn(into, "Upgrade", st->upgrade);
         apr_table_addn(into, "Connection", "Upgrade");
@@ -4349,10 +4343,17 @@ static ur_state *ur_new_state(request_rec *top, const ur_decision *d,
     }
     else if (!st->conn_tls && !(set->families & UR_FAM_TLS)) {
         /* not gathered for the rules, but the URLs we print need it */
-        ur_facts pf;
-        memset(&pf, 0, sizeof(pf));
-        ur_proxy_tls(top, &pf);
-        st->proxy_tls = pf.tls == UR_TLS_PROXY;
+        const ur_srv_conf *sconf =
+            ap_get_module_config(top->server->module_config,
+                                 &upgrade_required_module);
+
+        if (sconf->proxies) {
+            ur_facts pf;
+
+            memset(&pf, 0, sizeof(pf));
+            ur_proxy_tls_read(top, sconf, &pf);
+            st->proxy_tls = pf.tls == UR_TLS_PROXY;
+        }
     }
     /* asked once: the advertisement and the body both need it */
     st->h2c_possible = (set->families & UR_NEED_H2C) && ur_h2c_possible(top);
@@ -4486,12 +4487,12 @@ static void ur_count_passed(const request_rec *r, const ur_set *set)
 /* The exports, for LogFormat %{UPGRADE_REQUIRED}e / %{upgrade-required}n,
  * CustomLog env=, mod_headers, CGI scripts and applications (a banner
  * "your client stops working on ..."): the requirement and the phase. */
-static void ur_export_to(apr_table_t *t, const char *name,
-                         const char *phase_name, const char *value,
-                         const char *phase)
+static UR_INLINE void ur_export_to(apr_table_t *t, const char *name,
+                                   const char *phase_name,
+                                   const char *value, const char *phase)
 {
     /* into an empty table, adding is setting: nothing to replace */
-    if (apr_is_empty_table(t)) {
+    if (ur_table_empty(t)) {
         apr_table_addn(t, name, value);
         apr_table_addn(t, phase_name, phase);
     }
