@@ -4768,6 +4768,20 @@ static int ur_redirect(request_rec *r, ur_state *st)
     return HTTP_PERMANENT_REDIRECT;
 }
 
+/* The request's own time, only where a schedule reads it, and the
+ * client's hash, only where a deprecation percentage needs it. */
+static UR_INLINE void ur_when(request_rec *top, const ur_dir_conf *conf,
+                              apr_int64_t *now, unsigned *key)
+{
+    if (conf->own.sched || conf->extra.sched) {
+        *now = apr_time_sec(top->request_time);
+        if ((conf->own.sched && conf->own.sched->percent > 0)
+            || (conf->extra.sched && conf->extra.sched->percent > 0)) {
+            *key = ur_client_key(top);
+        }
+    }
+}
+
 /*
  * The decision (SPEC §3) for a request under lines; see ur_post_perdir.
  * Kept out of line: the no-rule path must not pay for its frame.
@@ -4804,25 +4818,28 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
     if (verbose) {
         ur_log_facts(r, &f);
     }
-    /* the common scope, one line of one protocol and nothing added by
-     * .htaccess, when it holds: no verdict to build */
     now = 0;
     key = 0;
     if (conf->own.nrules == 1 && !conf->extra.nrules
-        && conf->own.rules->ntokens == 1
-        && ur_check_token(conf->own.rules->tokens, &f) == UR_OK) {
+        && conf->own.rules->ntokens == 1) {
+        /* the common scope, one line of one protocol and nothing added
+         * by .htaccess: its one token is the verdict (ur_evaluate and
+         * ur_decide would come to the same) */
+        ur_reason why = ur_check_token(conf->own.rules->tokens, &f);
+
         d.set = NULL;
+        if (why != UR_OK) {
+            ur_when(top, conf, &now, &key);
+            d.set = &conf->own;
+            d.v.first = 0;
+            d.v.reason = why;
+            d.v.unmet = 1;
+            d.v.ws_version = why == UR_WS_VERSION;
+            d.phase = ur_set_phase(d.set, now, key, &d.refuse, &d.until);
+        }
     }
     else {
-        /* the request's own time, only where a schedule reads it */
-        if (conf->own.sched || conf->extra.sched) {
-            now = apr_time_sec(top->request_time);
-        }
-        /* the client's hash only where a deprecation percentage needs it */
-        if ((conf->own.sched && conf->own.sched->percent > 0)
-            || (conf->extra.sched && conf->extra.sched->percent > 0)) {
-            key = ur_client_key(top);
-        }
+        ur_when(top, conf, &now, &key);
         ur_decide(conf, &f, now, key, &d);
     }
     if (!d.set) {
