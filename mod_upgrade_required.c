@@ -1822,6 +1822,23 @@ static const char *ur_inert_host(apr_pool_t *p, const char *s)
     return out;
 }
 
+typedef struct {
+    const char *s;
+    apr_size_t n;
+    int esc;                    /* escaped for the body type */
+    int hole;                   /* UR_HOLE_*: what varies between requests */
+} ur_piece;
+
+/* A piece is the same for every request of a body's key (UR_HOLE_NONE),
+ * one of the URLs or the signature, or other words of this request
+ * (which keep the body from being kept as a template). */
+#define UR_HOLE_NONE        0
+#define UR_HOLE_HTTPS       1
+#define UR_HOLE_WS          2
+#define UR_HOLE_TARGET      3
+#define UR_HOLE_SIG         4
+#define UR_HOLE_VOLATILE    5
+
 /* What the client sent that a reason may quote. */
 typedef struct {
     const char *upgrade;        /* its Upgrade header, or NULL */
@@ -1829,16 +1846,19 @@ typedef struct {
     const char *protocol;       /* the request line's, as sent */
 } ur_sent;
 
-/* Where the client should go, as URL pieces already made inert. */
+/*
+ * Where the client should go, as URL pieces already made inert, each the
+ * hole of a body it fills (indexed by it): https://host[:port][/prefix]
+ * (UR_HOLE_HTTPS), the ws:// or wss:// base for the same (UR_HOLE_WS),
+ * the path and query the client sent (UR_HOLE_TARGET).  esc: it holds
+ * "&", the one byte of these an HTML or JSON body escapes (an inert URL
+ * and UpgradeRequireTLSURL allow no other).
+ */
 typedef struct {
-    const char *https;          /* https://host[:port][/prefix] */
-    const char *ws;             /* ws:// or wss:// base for the same */
-    const char *target;         /* the path and query the client sent */
-    apr_size_t https_len, ws_len, target_len;
-    /* the one byte of these an HTML or JSON body escapes (an inert URL
-     * and UpgradeRequireTLSURL allow no other) is in https, ws, target */
-    int https_amp, ws_amp, target_amp;
+    ur_piece part[UR_HOLE_TARGET + 1];
 } ur_where;
+
+#define UR_W(w, h)          ((w)->part[UR_HOLE_ ## h])
 
 /* Does one line of the set ask for TLS and nothing else? */
 static int ur_set_needs_tls(const ur_set *set)
@@ -1909,13 +1929,17 @@ static void ur_where_make(apr_pool_t *p, const char *host,
     char hport[16], wport[16], *o;
     apr_size_t hplen = 0, wplen = 0;
 
-    w->target = ur_inert_url(p, path ? path : "/");
+    ur_piece *https = &UR_W(w, HTTPS), *ws = &UR_W(w, WS);
+    ur_piece *target = &UR_W(w, TARGET);
+
+    target->s = ur_inert_url(p, path ? path : "/");
     if (query) {
-        w->target = apr_pstrcat(p, w->target, "?", ur_inert_url(p, query),
+        target->s = apr_pstrcat(p, target->s, "?", ur_inert_url(p, query),
                                 NULL);
     }
-    w->target_len = strlen(w->target);
-    w->target_amp = memchr(w->target, '&', w->target_len) != NULL;
+    target->n = strlen(target->s);
+    target->esc = memchr(target->s, '&', target->n) != NULL;
+    target->hole = UR_HOLE_TARGET;
     /* both URLs in one allocation: "https://" [ name ] :port, and the
      * ws:// or wss:// one; an IPv6 literal goes back into brackets */
     if (!tls_url && https_port != 443) {
@@ -1925,24 +1949,26 @@ static void ur_where_make(apr_pool_t *p, const char *host,
         wplen = ur_port_str(wport, ws_port);
     }
     hlen = tls_url ? 0 : 8 + nlen + 2 * v6 + hplen;
-    w->https_len = tls_url ? strlen(tls_url) : hlen;
-    w->https_amp = tls_url && strchr(tls_url, '&');
-    wlen = wss ? 3 + w->https_len - 5 : 5 + nlen + 2 * v6 + wplen;
-    w->ws_len = wlen;
-    w->ws_amp = wss && w->https_amp;
+    https->n = tls_url ? strlen(tls_url) : hlen;
+    https->esc = tls_url && strchr(tls_url, '&');
+    https->hole = UR_HOLE_HTTPS;
+    wlen = wss ? 3 + https->n - 5 : 5 + nlen + 2 * v6 + wplen;
+    ws->n = wlen;
+    ws->esc = wss && https->esc;
+    ws->hole = UR_HOLE_WS;
     o = apr_palloc(p, hlen + 1 + wlen + 1);
     if (tls_url) {
-        w->https = tls_url;
+        https->s = tls_url;
     }
     else {
-        w->https = o;
+        https->s = o;
         o = ur_origin(o, "https://", 8, name, nlen, v6, hport, hplen);
         *o++ = '\0';
     }
-    w->ws = o;
+    ws->s = o;
     if (wss) {
         memcpy(o, "wss", 3);
-        memcpy(o + 3, w->https + 5, wlen - 3);
+        memcpy(o + 3, https->s + 5, wlen - 3);
         o += wlen;
     }
     else {
@@ -1971,23 +1997,6 @@ static const char *ur_tls_name(apr_pool_t *p, int v)
  * pieces).  Linear in the size even for 32 requirements of 16
  * alternatives.
  */
-typedef struct {
-    const char *s;
-    apr_size_t n;
-    int esc;                    /* escaped for the body type */
-    int hole;                   /* UR_HOLE_*: what varies between requests */
-} ur_piece;
-
-/* A piece is the same for every request of a body's key (UR_HOLE_NONE),
- * one of the URLs or the signature, or other words of this request
- * (which keep the body from being kept as a template). */
-#define UR_HOLE_NONE        0
-#define UR_HOLE_HTTPS       1
-#define UR_HOLE_WS          2
-#define UR_HOLE_TARGET      3
-#define UR_HOLE_SIG         4
-#define UR_HOLE_VOLATILE    5
-
 #define UR_PIECES_INLINE    96
 
 /* The bytes HTML escapes (few enough for strcspn's SSE path), and the
@@ -2048,6 +2057,12 @@ static UR_INLINE void ur_piece_put(ur_buf *b, const char *s, apr_size_t n,
                                    int esc)
 {
     ur_hole_put(b, s, n, esc, UR_HOLE_NONE);
+}
+
+/* One of the URLs of a ur_where, its hole named. */
+static UR_INLINE void ur_part_put(ur_buf *b, const ur_piece *part)
+{
+    ur_hole_put(b, part->s, part->n, part->esc, part->hole);
 }
 
 /* Words of this request's own, escaped as they are copied. */
@@ -2282,13 +2297,12 @@ static void ur_https(ur_buf *b, const ur_where *w)
 {
     if (b->type == UR_BODY_HTML) {
         UR_RAW(b, "<a href=\"");
-        ur_hole_put(b, w->https, w->https_len, w->https_amp, UR_HOLE_HTTPS);
-        ur_hole_put(b, w->target, w->target_len, w->target_amp,
-                    UR_HOLE_TARGET);
+        ur_part_put(b, &UR_W(w, HTTPS));
+        ur_part_put(b, &UR_W(w, TARGET));
         UR_RAW(b, "\">");
     }
-    ur_hole_put(b, w->https, w->https_len, w->https_amp, UR_HOLE_HTTPS);
-    ur_hole_put(b, w->target, w->target_len, w->target_amp, UR_HOLE_TARGET);
+    ur_part_put(b, &UR_W(w, HTTPS));
+    ur_part_put(b, &UR_W(w, TARGET));
     if (b->type == UR_BODY_HTML) {
         UR_RAW(b, "</a>");
     }
@@ -2305,9 +2319,8 @@ static void ur_advice(ur_buf *b, const ur_token *t, const ur_state *st,
     case UR_FAM_WEBSOCKET:
         UR_TXT(b, "This URL only speaks WebSocket: open it with a WebSocket "
                   "client (new WebSocket('");
-        ur_hole_put(b, w->ws, w->ws_len, w->ws_amp, UR_HOLE_WS);
-        ur_hole_put(b, w->target, w->target_len, w->target_amp,
-                    UR_HOLE_TARGET);
+        ur_part_put(b, &UR_W(w, WS));
+        ur_part_put(b, &UR_W(w, TARGET));
         UR_TXT(b, "')).");
         return;
     case UR_FAM_TLS:
@@ -2789,40 +2802,21 @@ static const char *ur_tpl_fill(apr_pool_t *p, const ur_tpl *t,
                                ur_body_type type, const ur_where *w,
                                const char *signature)
 {
-    ur_piece hole[UR_TPL_SEGS];
+    const ur_piece *hole[UR_TPL_SEGS];
+    ur_piece sig;
     apr_size_t total = t->static_len, from = 0;
+    int i, esc = type != UR_BODY_PLAIN;
     char *out, *o;
-    int i;
 
+    sig.s = signature;
+    sig.n = *signature ? strlen(signature) : 0;
+    sig.esc = 0;
     for (i = 0; i < t->nholes; i++) {
-        ur_piece *h = &hole[i];
+        const ur_piece *h = t->hole[i] == UR_HOLE_SIG ? &sig
+                                                      : &w->part[t->hole[i]];
 
-        switch (t->hole[i]) {
-        case UR_HOLE_HTTPS:
-            h->s = w->https;
-            h->n = w->https_len;
-            h->esc = w->https_amp;
-            break;
-        case UR_HOLE_WS:
-            h->s = w->ws;
-            h->n = w->ws_len;
-            h->esc = w->ws_amp;
-            break;
-        case UR_HOLE_TARGET:
-            h->s = w->target;
-            h->n = w->target_len;
-            h->esc = w->target_amp;
-            break;
-        default:
-            h->s = signature;
-            h->n = strlen(signature);
-            h->esc = 0;
-            break;
-        }
-        if (type == UR_BODY_PLAIN) {
-            h->esc = 0;
-        }
-        total += h->esc ? 6 * h->n : h->n;
+        hole[i] = h;
+        total += h->esc && esc ? 6 * h->n : h->n;
     }
     out = apr_palloc(p, total + 2);
     *out++ = '"';
@@ -2831,12 +2825,12 @@ static const char *ur_tpl_fill(apr_pool_t *p, const ur_tpl *t,
         memcpy(o, t->text + from, t->at[i] - from);
         o += t->at[i] - from;
         from = t->at[i];
-        if (hole[i].esc) {
-            o += ur_piece_write(&hole[i], type, o);
+        if (hole[i]->esc && esc) {
+            o += ur_piece_write(hole[i], type, o);
         }
         else {
-            memcpy(o, hole[i].s, hole[i].n);
-            o += hole[i].n;
+            memcpy(o, hole[i]->s, hole[i]->n);
+            o += hole[i]->n;
         }
     }
     memcpy(o, t->text + from, t->static_len - from);
@@ -4753,7 +4747,7 @@ static int ur_redirect(request_rec *r, ur_state *st)
     ur_where w;
 
     ur_where_to(r, st, &w);
-    url = apr_pstrcat(r->pool, w.https, w.target, NULL);
+    url = apr_pstrcat(r->pool, UR_W(&w, HTTPS).s, UR_W(&w, TARGET).s, NULL);
     ur_count(r, rule, ur_count_kind(1, 1, st->phase), st->v.reason);
     ur_export(r, rule, st->phase);
     apr_table_setn(r->headers_out, "Location", url);

@@ -832,9 +832,9 @@ static void test_body(apr_pool_t *p)
     st.v.unmet = 0xffffffffU;
     st.upgrade = rules[0].upgrade;
     ur_where_make(p, "example.org", NULL, 8443, 0, 0, "/a b", "x=<y>", &w);
-    ok(!strcmp(w.https, "https://example.org:8443")
-       && !strcmp(w.target, "/a%20b?x=%3Cy%3E"), "where_make",
-       apr_psprintf(p, "%s %s", w.https, w.target));
+    ok(!strcmp(UR_W(&w, HTTPS).s, "https://example.org:8443")
+       && !strcmp(UR_W(&w, TARGET).s, "/a%20b?x=%3Cy%3E"), "where_make",
+       apr_psprintf(p, "%s %s", UR_W(&w, HTTPS).s, UR_W(&w, TARGET).s));
     for (i = 0; i < 3; i++) {
         st.body = (ur_body_type)i;
         body = ur_body(p, &st, &w, "", &sent, 0, "");
