@@ -2616,8 +2616,9 @@ static const char *ur_phase_sentence(apr_pool_t *p, const ur_state *st)
 typedef struct {
     const ur_token *lines[UR_TPL_LINES];    /* the unmet lines, in order */
     int nlines;
-    int type, reason, h2c_why, tls, tls_version;
-    unsigned flags;                         /* UR_TPK_* */
+    /* the rest in one word: the body type, the reason, h2c_why, the TLS
+     * fact and version (each below 256), UR_TPK_* */
+    apr_uint64_t facts;
 } ur_tpl_key;
 
 #define UR_TPK_WS_KEY       0x01    /* a Sec-WebSocket-Key was sent */
@@ -2696,7 +2697,7 @@ static int ur_tpl_key_of(const ur_state *st, const ur_sent *sent,
     if (conf->sched) {
         return 0;
     }
-    memset(k, 0, sizeof(*k));
+    k->nlines = 0;
     for (i = 0; i < conf->nrules; i++) {
         const ur_token *t = conf->rules[i].tokens;
 
@@ -2713,20 +2714,18 @@ static int ur_tpl_key_of(const ur_state *st, const ur_sent *sent,
     if (!k->nlines || k->lines[0] != conf->rules[st->v.first].tokens) {
         return 0;
     }
-    k->type = st->body;
-    k->reason = st->v.reason;
-    k->h2c_why = f->h2c_why;
-    k->tls = f->tls;
-    k->tls_version = f->tls_version;
-    k->flags = (f->ws_key ? UR_TPK_WS_KEY : 0)
-               | (f->ws_version ? UR_TPK_WS_VERSION : 0)
-               | (f->conn_upgrade ? UR_TPK_CONN_UPGRADE : 0)
-               | (sent->upgrade ? UR_TPK_UPGRADE : 0)
-               | (st->conn_tls ? UR_TPK_CONN_TLS : 0)
-               | (h2c_possible ? UR_TPK_H2C : 0);
-    h = (h ^ (apr_uint64_t)(k->type | k->reason << 3 | k->h2c_why << 8
-                            | k->tls << 12 | k->tls_version << 16
-                            | k->flags << 24)) * 1099511628211ULL;
+    k->facts = (apr_uint64_t)(unsigned char)st->body
+               | (apr_uint64_t)(unsigned char)st->v.reason << 8
+               | (apr_uint64_t)(unsigned char)f->h2c_why << 16
+               | (apr_uint64_t)(unsigned char)f->tls << 24
+               | (apr_uint64_t)(unsigned char)f->tls_version << 32
+               | (apr_uint64_t)((f->ws_key ? UR_TPK_WS_KEY : 0)
+                                | (f->ws_version ? UR_TPK_WS_VERSION : 0)
+                                | (f->conn_upgrade ? UR_TPK_CONN_UPGRADE : 0)
+                                | (sent->upgrade ? UR_TPK_UPGRADE : 0)
+                                | (st->conn_tls ? UR_TPK_CONN_TLS : 0)
+                                | (h2c_possible ? UR_TPK_H2C : 0)) << 40;
+    h = (h ^ k->facts) * 1099511628211ULL;
     *slot = (unsigned)(h ^ (h >> 29)) % UR_TPL_SLOTS;
     return 1;
 }
@@ -2735,10 +2734,7 @@ static int ur_tpl_same(const ur_tpl_key *a, const ur_tpl_key *b)
 {
     int i;
 
-    if (a->nlines != b->nlines || a->type != b->type
-        || a->reason != b->reason || a->h2c_why != b->h2c_why
-        || a->tls != b->tls || a->tls_version != b->tls_version
-        || a->flags != b->flags) {
+    if (a->nlines != b->nlines || a->facts != b->facts) {
         return 0;
     }
     for (i = 0; i < a->nlines; i++) {
@@ -2844,23 +2840,50 @@ static const char *ur_tpl_fill(apr_pool_t *p, const ur_tpl *t,
  * Everything from the request is in w and reason, already inert; it is
  * escaped here for HTML or JSON.  signature: HTML, or "".
  */
+static UR_NOINLINE const char *ur_body_pieces(apr_pool_t *p,
+                                              const ur_state *st,
+                                              const ur_where *w,
+                                              const char *phase,
+                                              const ur_sent *sent,
+                                              int h2c_possible,
+                                              const char *signature,
+                                              const ur_tpl_key *keep,
+                                              unsigned slot);
+
 static const char *ur_body(apr_pool_t *p, const ur_state *st,
                            const ur_where *w, const char *phase,
                            const ur_sent *sent, int h2c_possible,
                            const char *signature)
 {
-    const ur_set *conf = st->conf;
-    int html = st->body == UR_BODY_HTML, plain = st->body == UR_BODY_PLAIN;
-    int i, k, sep, keep;
     unsigned slot = 0;
     ur_tpl_key key;
-    ur_buf b, why;
+    int keep = !*phase && ur_tpl_key_of(st, sent, h2c_possible, &key, &slot);
 
-    keep = !*phase && ur_tpl_key_of(st, sent, h2c_possible, &key, &slot);
     if (keep && ur_tpl_get(slot) == UR_TPL_READY
         && ur_tpl_same(&ur_tpls[slot].key, &key)) {
         return ur_tpl_fill(p, &ur_tpls[slot], st->body, w, signature);
     }
+    return ur_body_pieces(p, st, w, phase, sent, h2c_possible, signature,
+                          keep ? &key : NULL, slot);
+}
+
+/* ... written as pieces, and kept as the template of key keep (if not
+ * NULL) in its slot */
+static UR_NOINLINE const char *ur_body_pieces(apr_pool_t *p,
+                                              const ur_state *st,
+                                              const ur_where *w,
+                                              const char *phase,
+                                              const ur_sent *sent,
+                                              int h2c_possible,
+                                              const char *signature,
+                                              const ur_tpl_key *keep,
+                                              unsigned slot)
+{
+    const ur_set *conf = st->conf;
+    int html = st->body == UR_BODY_HTML, plain = st->body == UR_BODY_PLAIN;
+    int i, k, sep;
+    ur_buf b, why;
+
     /* the phase and the reason, as pieces: JSON says them twice */
     ur_buf_init(&why, p, st->body);
     if (*phase) {
@@ -2951,7 +2974,7 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
         UR_RAW(&b, "\"}\n");
     }
     if (keep) {
-        ur_tpl_keep(&b, &key, slot);
+        ur_tpl_keep(&b, keep, slot);
     }
     return ur_buf_join(&b);
 }
