@@ -1245,6 +1245,7 @@ typedef struct {
     const ur_set *conf;         /* the requirements that decided */
     ur_verdict v;               /* what was unmet */
     ur_facts f;                 /* what the request showed */
+    /* from here on zero when made (ur_new_state) */
     int own_body;               /* our negotiated body, no ErrorDocument */
     int early_body;             /* ... chosen at the decision (not for a
                                  * subrequest's 426): Vary goes first */
@@ -1252,6 +1253,7 @@ typedef struct {
     int http2;                  /* HTTP/2: no hop-by-hop headers */
     int via_sub;                /* a subrequest of this request failed */
     int noted;                  /* logged and exported */
+    int loglevel;               /* our LogLevel for the refused request */
     const char *sub_uri;        /* ... the subrequest's URI */
     const char *upgrade;        /* Upgrade value for this connection */
     int conn_tls;               /* the connection is TLS (mod_ssl) */
@@ -4342,13 +4344,15 @@ static void ur_assert_headers(request_rec *r, const ur_state *st,
 static ur_state *ur_new_state(request_rec *top, const ur_decision *d,
                               const ur_facts *f)
 {
-    ur_state *st = apr_pcalloc(top->pool, sizeof(*st));
+    ur_state *st = apr_palloc(top->pool, sizeof(*st));
     const ur_set *set = d->set;
     const ur_rule *rule = &set->rules[d->v.first];
 
     st->conf = set;
     st->v = d->v;
     st->f = *f;
+    memset(&st->own_body, 0,
+           sizeof(*st) - APR_OFFSETOF(ur_state, own_body));
     st->phase = d->phase;
     st->until = d->until;
     st->http2 = top->proto_num >= UR_HTTP_2;
@@ -4666,23 +4670,11 @@ static void ur_settle_body(request_rec *r, const ur_state *st)
     }
 }
 
-/*
- * Log and export a refusal once: at the decision for a main request, or
- * when a main request answers the 426 one of its subrequests got (the
- * client sees that one; the subrequest itself is only traced).
- */
-static void ur_note_refusal(request_rec *r, ur_state *st)
+/* The info line of a refusal (UR00001, UR00007, UR00008): out of line,
+ * for the servers that log it. */
+static UR_NOINLINE void ur_log_refusal(request_rec *r, const ur_state *st,
+                                       const ur_rule *rule)
 {
-    const ur_rule *rule = &st->conf->rules[st->v.first];
-
-    if (st->noted) {
-        return;
-    }
-    st->noted = 1;
-    ur_count(r, rule, ur_count_kind(1, 0, st->phase), st->v.reason);
-    /* for LogFormat %{UPGRADE_REQUIRED}e / %{upgrade-required}n,
-     * CustomLog env=, mod_headers and CGI scripts */
-    ur_export(r, rule, st->phase);
     if (st->phase == UR_PH_BROWNOUT) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00008)
                       "426 Upgrade Required in a scheduled brownout (sunset "
@@ -4710,6 +4702,28 @@ static void ur_note_refusal(request_rec *r, ur_state *st)
                       st->conf->sched ? ", the sunset has passed" : "",
                       st->via_sub ? ", in the subrequest for " : "",
                       st->via_sub ? st->sub_uri : "", ur_log_where(r));
+    }
+}
+
+/*
+ * Log and export a refusal once: at the decision for a main request, or
+ * when a main request answers the 426 one of its subrequests got (the
+ * client sees that one; the subrequest itself is only traced).
+ */
+static void ur_note_refusal(request_rec *r, ur_state *st)
+{
+    const ur_rule *rule = &st->conf->rules[st->v.first];
+
+    if (st->noted) {
+        return;
+    }
+    st->noted = 1;
+    ur_count(r, rule, ur_count_kind(1, 0, st->phase), st->v.reason);
+    /* for LogFormat %{UPGRADE_REQUIRED}e / %{upgrade-required}n,
+     * CustomLog env=, mod_headers and CGI scripts */
+    ur_export(r, rule, st->phase);
+    if (st->loglevel >= APLOG_INFO) {
+        ur_log_refusal(r, st, rule);
     }
     /* A refused upgrade attempt may be followed by bytes of the next
      * protocol (a ClientHello, websocket frames): never parse them as
@@ -4813,7 +4827,7 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
     ur_state *st;
     apr_int64_t now;
     unsigned key;
-    int verbose;
+    int loglevel, verbose;
 
     /* only an internal redirect, or a subrequest, can be one */
     if ((r->prev || r->main) && ur_serves_our_426(r)) {
@@ -4830,8 +4844,9 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
     ur_gather_facts(top, conf->own.families | conf->extra.families,
                     conf->own.need_tls_version | conf->extra.need_tls_version,
                     &f);
-    /* trace1 is above debug: one level test for both */
-    verbose = APLOGrdebug(r);
+    /* trace1 is above debug: one level test for both, and for info */
+    loglevel = ap_get_request_module_loglevel(r, APLOG_MODULE_INDEX);
+    verbose = loglevel >= APLOG_DEBUG;
     if (verbose) {
         ur_log_facts(r, &f);
     }
@@ -4897,6 +4912,7 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
              * answers with a copy of its own */
             d.set = ur_set_keep(top->pool, d.set);
             st = ur_new_state(top, &d, &f);
+            st->loglevel = loglevel;
             st->via_sub = 1;
             st->sub_uri = apr_pstrdup(top->pool, r->uri);
             ap_set_module_config(top->request_config,
@@ -4933,6 +4949,7 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
 
     /* what the body, the filter and the ErrorDocument request need */
     st = ur_new_state(r, &d, &f);
+    st->loglevel = loglevel;
     if (conf->redirect == UR_FLAG_ON && !st->conn_tls
         && ur_fails_only_tls(conf, &f, now, key)) {
         return ur_redirect(r, st);
@@ -5811,7 +5828,9 @@ static void ur_insert_error_filter(request_rec *r)
         return;
     }
     /* the 426 of a subrequest that this request answers with */
-    ur_note_refusal(r, st);
+    if (!st->noted) {
+        ur_note_refusal(r, st);
+    }
     if (!st->own_body) {
         custom = ap_response_code_string(r, ur_426_index);
         if (!custom || custom[0] == '/') {
