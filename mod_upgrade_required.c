@@ -4297,8 +4297,12 @@ static void ur_schedule_headers(request_rec *r, apr_table_t *into,
  * body, only it) just before the headers are sent, whatever error pages,
  * CGIs or mod_headers did in between.
  */
-static void ur_assert_headers(request_rec *r, const ur_state *st,
-                              apr_table_t *into)
+static UR_NOINLINE void ur_assert_headers_over(request_rec *r,
+                                               const ur_state *st,
+                                               apr_table_t *into);
+
+static UR_INLINE void ur_assert_headers(request_rec *r, const ur_state *st,
+                                        apr_table_t *into)
 {
     /* Nothing to replace: our lines in order (where a body chosen at
      * the decision has always put Vary: first).  The usual case for
@@ -4313,6 +4317,14 @@ static void ur_assert_headers(request_rec *r, const ur_state *st,
         apr_table_addn(into, "Cache-Control", "no-store");
         return;
     }
+    ur_assert_headers_over(r, st, into);
+}
+
+/* ... over whatever the tables hold */
+static UR_NOINLINE void ur_assert_headers_over(request_rec *r,
+                                               const ur_state *st,
+                                               apr_table_t *into)
+{
     /* where a body chosen at the decision has always put Vary: ahead
      * of the lines below */
     if (st->early_body) {
