@@ -5807,6 +5807,12 @@ static apr_status_t ur_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     request_rec *r = f->r;
     const ur_state *st = f->ctx;
 
+    /* once per response: the headers go out with its first brigade (a
+     * NULL context costs the later ones less than unlinking the filter) */
+    if (!st) {
+        return ap_pass_brigade(f->next, bb);
+    }
+    f->ctx = NULL;
     if (r->status != HTTP_UPGRADE_REQUIRED) {
         /* an error page (a CGI's "Status: 200", a proxied page whose
          * backend answers 404) never changes the status of the refusal */
@@ -5819,7 +5825,6 @@ static apr_status_t ur_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     if (st->own_body) {
         ap_set_content_type(r, ur_body_ctype[st->body]);
     }
-    ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
 }
 
