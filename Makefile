@@ -25,6 +25,12 @@ MANDIR     ?= /usr/share/man
 
 comma      := ,
 APXS_CFLAGS = -Wc,-Wall
+# Calls into httpd and APR through the GOT, not the PLT: apr_dso_load
+# opens modules RTLD_NOW, so every symbol is bound at load anyway, and the
+# PLT's extra jump is one instruction per call for nothing (about 50 per
+# refused request; make bench).  Kept apart from APXS_CFLAGS, which the
+# Debian build replaces with dpkg-buildflags.
+CODEGEN_CFLAGS = -Wc,-fno-plt
 
 # Strict build for development and CI; tune the list here, nowhere else.
 MAINTAINER_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -71,11 +77,11 @@ all: $(SO)
 
 # apxs drives libtool: .lo/.slo/.la next to the source, the .so in .libs/.
 $(SO): $(SRC)
-	$(APXS) -c $(APXS_CFLAGS) $(SRC)
+	$(APXS) -c $(APXS_CFLAGS) $(CODEGEN_CFLAGS) $(SRC)
 
 # Always recompiles: the point is to see the warnings, not to be up to date.
 maintainer:
-	$(APXS) -c $(addprefix -Wc$(comma),$(MAINTAINER_CFLAGS)) $(SRC)
+	$(APXS) -c $(addprefix -Wc$(comma),$(MAINTAINER_CFLAGS)) $(CODEGEN_CFLAGS) $(SRC)
 
 # Regenerated on every install: LIBEXECDIR belongs to whichever apxs is used.
 conf/upgrade_required.load: conf/upgrade_required.load.in FORCE
