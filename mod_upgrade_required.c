@@ -2840,37 +2840,9 @@ static const char *ur_tpl_fill(apr_pool_t *p, const ur_tpl *t,
  * The body of a 426 in the negotiated type (st->body): the reason, then
  * one item per unmet requirement, its alternatives joined by " Or: ".
  * Everything from the request is in w and reason, already inert; it is
- * escaped here for HTML or JSON.  signature: HTML, or "".
+ * escaped here for HTML or JSON.  signature: HTML, or "".  Written as
+ * pieces, and kept as the template of key keep (if not NULL) in its slot.
  */
-static UR_NOINLINE const char *ur_body_pieces(apr_pool_t *p,
-                                              const ur_state *st,
-                                              const ur_where *w,
-                                              const char *phase,
-                                              const ur_sent *sent,
-                                              int h2c_possible,
-                                              const char *signature,
-                                              const ur_tpl_key *keep,
-                                              unsigned slot);
-
-static const char *ur_body(apr_pool_t *p, const ur_state *st,
-                           const ur_where *w, const char *phase,
-                           const ur_sent *sent, int h2c_possible,
-                           const char *signature)
-{
-    unsigned slot = 0;
-    ur_tpl_key key;
-    int keep = !*phase && ur_tpl_key_of(st, sent, h2c_possible, &key, &slot);
-
-    if (keep && ur_tpl_get(slot) == UR_TPL_READY
-        && ur_tpl_same(&ur_tpls[slot].key, &key)) {
-        return ur_tpl_fill(p, &ur_tpls[slot], st->body, w, signature);
-    }
-    return ur_body_pieces(p, st, w, phase, sent, h2c_possible, signature,
-                          keep ? &key : NULL, slot);
-}
-
-/* ... written as pieces, and kept as the template of key keep (if not
- * NULL) in its slot */
 static UR_NOINLINE const char *ur_body_pieces(apr_pool_t *p,
                                               const ur_state *st,
                                               const ur_where *w,
@@ -2979,6 +2951,25 @@ static UR_NOINLINE const char *ur_body_pieces(apr_pool_t *p,
         ur_tpl_keep(&b, keep, slot);
     }
     return ur_buf_join(&b);
+}
+
+/* The body: from its template when one is kept for its key, else
+ * written as pieces (and kept, if it may be). */
+static const char *ur_body(apr_pool_t *p, const ur_state *st,
+                           const ur_where *w, const char *phase,
+                           const ur_sent *sent, int h2c_possible,
+                           const char *signature)
+{
+    unsigned slot = 0;
+    ur_tpl_key key;
+    int keep = !*phase && ur_tpl_key_of(st, sent, h2c_possible, &key, &slot);
+
+    if (keep && ur_tpl_get(slot) == UR_TPL_READY
+        && ur_tpl_same(&ur_tpls[slot].key, &key)) {
+        return ur_tpl_fill(p, &ur_tpls[slot], st->body, w, signature);
+    }
+    return ur_body_pieces(p, st, w, phase, sent, h2c_possible, signature,
+                          keep ? &key : NULL, slot);
 }
 
 #ifndef UR_UNIT_TEST
@@ -4295,32 +4286,9 @@ static void ur_schedule_headers(request_rec *r, apr_table_t *into,
  * and Cache-Control: no-store.  Idempotent: for an ErrorDocument the
  * hook calls it on err_headers_out, and the filter calls it (for our own
  * body, only it) just before the headers are sent, whatever error pages,
- * CGIs or mod_headers did in between.
+ * CGIs or mod_headers did in between.  This part: over whatever the
+ * tables hold (ur_assert_headers, below, takes a fresh table itself).
  */
-static UR_NOINLINE void ur_assert_headers_over(request_rec *r,
-                                               const ur_state *st,
-                                               apr_table_t *into);
-
-static UR_INLINE void ur_assert_headers(request_rec *r, const ur_state *st,
-                                        apr_table_t *into)
-{
-    /* Nothing to replace: our lines in order (where a body chosen at
-     * the decision has always put Vary: first).  The usual case for
-     * our own body, which starts from a table nothing wrote to. */
-    if (st->early_body && !st->http2 && !st->conf->sched && !st->v.ws_version
-        && ur_table_empty(into)
-        && ur_table_empty(into == r->headers_out ? r->err_headers_out
-                                                 : r->headers_out)) {
-        apr_table_addn(into, "Vary", "Accept");
-        apr_table_addn(into, "Upgrade", st->upgrade);
-        apr_table_addn(into, "Connection", "Upgrade");
-        apr_table_addn(into, "Cache-Control", "no-store");
-        return;
-    }
-    ur_assert_headers_over(r, st, into);
-}
-
-/* ... over whatever the tables hold */
 static UR_NOINLINE void ur_assert_headers_over(request_rec *r,
                                                const ur_state *st,
                                                apr_table_t *into)
@@ -4350,6 +4318,27 @@ static UR_NOINLINE void ur_assert_headers_over(request_rec *r,
     if (st->own_body && !st->early_body) {
         ur_vary_accept(into);
     }
+}
+
+/* The guarantee: into a table nothing wrote to it only adds, else it
+ * replaces (ur_assert_headers_over). */
+static UR_INLINE void ur_assert_headers(request_rec *r, const ur_state *st,
+                                        apr_table_t *into)
+{
+    /* Nothing to replace: our lines in order (where a body chosen at
+     * the decision has always put Vary: first).  The usual case for
+     * our own body, which starts from a table nothing wrote to. */
+    if (st->early_body && !st->http2 && !st->conf->sched && !st->v.ws_version
+        && ur_table_empty(into)
+        && ur_table_empty(into == r->headers_out ? r->err_headers_out
+                                                 : r->headers_out)) {
+        apr_table_addn(into, "Vary", "Accept");
+        apr_table_addn(into, "Upgrade", st->upgrade);
+        apr_table_addn(into, "Connection", "Upgrade");
+        apr_table_addn(into, "Cache-Control", "no-store");
+        return;
+    }
+    ur_assert_headers_over(r, st, into);
 }
 
 /* A new refusal's state; top is the request the client sent. */
