@@ -4913,7 +4913,9 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
              * answers with a copy of its own */
             d.set = ur_set_keep(top->pool, d.set);
             st = ur_new_state(top, &d, &f);
-            st->loglevel = loglevel;
+            /* the main request logs it, at its own LogLevel */
+            st->loglevel = ap_get_request_module_loglevel(top,
+                                                          APLOG_MODULE_INDEX);
             st->via_sub = 1;
             st->sub_uri = apr_pstrdup(top->pool, r->uri);
             ap_set_module_config(top->request_config,
