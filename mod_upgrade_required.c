@@ -1824,6 +1824,7 @@ static const char *ur_inert_host(apr_pool_t *p, const char *s)
     return out;
 }
 
+/* One piece of a body (see ur_buf below), or one URL of a ur_where. */
 typedef struct {
     const char *s;
     apr_size_t n;
@@ -2607,7 +2608,7 @@ static const char *ur_phase_sentence(apr_pool_t *p, const ur_state *st)
  */
 #define UR_TPL_SLOTS        32
 #define UR_TPL_LINES        4       /* unmet lines a key can name */
-#define UR_TPL_SEGS         24
+#define UR_TPL_HOLES        24
 #define UR_TPL_TEXT         3072
 
 #define UR_TPL_FREE         0
@@ -2635,8 +2636,8 @@ typedef struct {
 typedef struct {
     ur_tpl_key key;
     int nholes;
-    unsigned char hole[UR_TPL_SEGS];        /* UR_HOLE_* of hole i */
-    unsigned short at[UR_TPL_SEGS];         /* its offset in text */
+    unsigned char hole[UR_TPL_HOLES];        /* UR_HOLE_* of hole i */
+    unsigned short at[UR_TPL_HOLES];         /* its offset in text */
     apr_size_t static_len;                  /* the text's length */
     char text[UR_TPL_TEXT];
 } ur_tpl;
@@ -2768,7 +2769,7 @@ static void ur_tpl_keep(const ur_buf *b, const ur_tpl_key *k, unsigned slot)
         const ur_piece *pc = &b->v[i];
 
         if (pc->hole != UR_HOLE_NONE) {
-            if (n == UR_TPL_SEGS) {
+            if (n == UR_TPL_HOLES) {
                 break;
             }
             t->hole[n] = (unsigned char)pc->hole;
@@ -2800,7 +2801,7 @@ static const char *ur_tpl_fill(apr_pool_t *p, const ur_tpl *t,
                                ur_body_type type, const ur_where *w,
                                const char *signature)
 {
-    const ur_piece *hole[UR_TPL_SEGS];
+    const ur_piece *hole[UR_TPL_HOLES];
     ur_piece sig;
     apr_size_t total = t->static_len, from = 0;
     int i, esc = type != UR_BODY_PLAIN;
@@ -4341,9 +4342,10 @@ static UR_INLINE void ur_assert_headers(request_rec *r, const ur_state *st,
     ur_assert_headers_over(r, st, into);
 }
 
-/* A new refusal's state; top is the request the client sent. */
+/* A new refusal's state; top is the request the client sent, loglevel
+ * ours for the request that logs the refusal. */
 static ur_state *ur_new_state(request_rec *top, const ur_decision *d,
-                              const ur_facts *f)
+                              const ur_facts *f, int loglevel)
 {
     ur_state *st = apr_palloc(top->pool, sizeof(*st));
     const ur_set *set = d->set;
@@ -4356,6 +4358,7 @@ static ur_state *ur_new_state(request_rec *top, const ur_decision *d,
            sizeof(*st) - APR_OFFSETOF(ur_state, own_body));
     st->phase = d->phase;
     st->until = d->until;
+    st->loglevel = loglevel;
     st->http2 = top->proto_num >= UR_HTTP_2;
     st->conn_tls = ap_ssl_conn_is_ssl(top->connection->master
                                       ? top->connection->master
@@ -4364,18 +4367,13 @@ static ur_state *ur_new_state(request_rec *top, const ur_decision *d,
         st->proxy_tls = 1;
     }
     else if (!st->conn_tls && !(set->families & UR_FAM_TLS)) {
-        /* not gathered for the rules, but the URLs we print need it */
-        const ur_srv_conf *sconf =
-            ap_get_module_config(top->server->module_config,
-                                 &upgrade_required_module);
+        /* not gathered for the rules, but the URLs we print need it
+         * (ur_proxy_tls writes only the two TLS facts) */
+        ur_facts pf;
 
-        if (sconf->proxies) {
-            ur_facts pf;
-
-            memset(&pf, 0, sizeof(pf));
-            ur_proxy_tls_read(top, sconf, &pf);
-            st->proxy_tls = pf.tls == UR_TLS_PROXY;
-        }
+        pf.tls = UR_TLS_NONE;
+        ur_proxy_tls(top, &pf);
+        st->proxy_tls = pf.tls == UR_TLS_PROXY;
     }
     /* asked once: the advertisement and the body both need it */
     st->h2c_possible = (set->families & UR_NEED_H2C) && ur_h2c_possible(top);
@@ -4711,13 +4709,10 @@ static UR_NOINLINE void ur_log_refusal(request_rec *r, const ur_state *st,
  * when a main request answers the 426 one of its subrequests got (the
  * client sees that one; the subrequest itself is only traced).
  */
-static void ur_note_refusal(request_rec *r, ur_state *st)
+static void ur_note_refusal_now(request_rec *r, ur_state *st)
 {
     const ur_rule *rule = &st->conf->rules[st->v.first];
 
-    if (st->noted) {
-        return;
-    }
     st->noted = 1;
     ur_count(r, rule, ur_count_kind(1, 0, st->phase), st->v.reason);
     /* for LogFormat %{UPGRADE_REQUIRED}e / %{upgrade-required}n,
@@ -4733,6 +4728,15 @@ static void ur_note_refusal(request_rec *r, ur_state *st)
         r->connection->keepalive = AP_CONN_CLOSE;
     }
     ur_settle_body(r, st);
+}
+
+/* ... unless it was: the test before the call, for the hooks that ask
+ * again */
+static UR_INLINE void ur_note_refusal(request_rec *r, ur_state *st)
+{
+    if (!st->noted) {
+        ur_note_refusal_now(r, st);
+    }
 }
 
 /*
@@ -4912,10 +4916,10 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
              * file only it read) end with its pool: the main request
              * answers with a copy of its own */
             d.set = ur_set_keep(top->pool, d.set);
-            st = ur_new_state(top, &d, &f);
             /* the main request logs it, at its own LogLevel */
-            st->loglevel = ap_get_request_module_loglevel(top,
-                                                          APLOG_MODULE_INDEX);
+            st = ur_new_state(top, &d, &f,
+                              ap_get_request_module_loglevel(
+                                  top, APLOG_MODULE_INDEX));
             st->via_sub = 1;
             st->sub_uri = apr_pstrdup(top->pool, r->uri);
             ap_set_module_config(top->request_config,
@@ -4951,8 +4955,7 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
     }
 
     /* what the body, the filter and the ErrorDocument request need */
-    st = ur_new_state(r, &d, &f);
-    st->loglevel = loglevel;
+    st = ur_new_state(r, &d, &f, loglevel);
     if (conf->redirect == UR_FLAG_ON && !st->conn_tls
         && ur_fails_only_tls(conf, &f, now, key)) {
         return ur_redirect(r, st);
@@ -5836,9 +5839,7 @@ static void ur_insert_error_filter(request_rec *r)
         return;
     }
     /* the 426 of a subrequest that this request answers with */
-    if (!st->noted) {
-        ur_note_refusal(r, st);
-    }
+    ur_note_refusal(r, st);
     if (!st->own_body) {
         custom = ap_response_code_string(r, ur_426_index);
         if (!custom || custom[0] == '/') {
