@@ -3195,18 +3195,27 @@ static void *ur_create_srv_conf(apr_pool_t *p, server_rec *s)
     return apr_pcalloc(p, sizeof(ur_srv_conf));
 }
 
+/*
+ * Once per virtual host that has a directive of ours, at startup.  httpd
+ * replaces that host's own object by what this returns and never reads
+ * it again, so the merge is written into it: 10,000 such hosts keep no
+ * second copy each.  Every field is read before it is written.
+ */
 static void *ur_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
 {
-    const ur_srv_conf *base = basev, *add = addv;
-    ur_srv_conf *conf = apr_palloc(p, sizeof(*conf));
+    const ur_srv_conf *base = basev;
+    ur_srv_conf *conf = addv;
 
-    conf->proxies = add->proxies ? add->proxies : base->proxies;
-    conf->scheme_header = add->scheme_header ? add->scheme_header
-                                             : base->scheme_header;
-    conf->scheme_value = add->scheme_header ? add->scheme_value
-                                            : base->scheme_value;
-    conf->version_header = add->version_header ? add->version_header
-                                               : base->version_header;
+    if (!conf->proxies) {
+        conf->proxies = base->proxies;
+    }
+    if (!conf->scheme_header) {
+        conf->scheme_header = base->scheme_header;
+        conf->scheme_value = base->scheme_value;
+    }
+    if (!conf->version_header) {
+        conf->version_header = base->version_header;
+    }
     conf->tls_port = 0;
     conf->htslot = UR_SLOT_HTACCESS;
     conf->htdup = 0;
