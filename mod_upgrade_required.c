@@ -174,6 +174,8 @@ typedef struct {
                                  * the configuration (an interned line) */
 } ur_token;
 
+/* A compiled argument list: in the server configuration one object
+ * for every line that asks the same (see ur_compiled). */
 typedef struct {
     const ur_token *tokens;     /* the alternatives, config order */
     int ntokens;                /* how many */
@@ -181,10 +183,23 @@ typedef struct {
     const char *upgrade;        /* pre-joined Upgrade header value */
     const char *text;           /* the tokens joined by " or ", for logs */
     const char *json;           /* JSON array of the tokens */
-    const char *file;           /* where the directive was written */
-    unsigned line;              /* ... and on which line */
-    apr_uint32_t slot;          /* its live counters; UR_SLOT_HTACCESS */
 } ur_rule;
+
+/* One UpgradeRequire line.  Those of the server configuration are kept
+ * in the registry (ur_lines), where a section of one line points; the
+ * others, and a section whose lines are not next to each other there,
+ * have an array of copies. */
+typedef struct {
+    const ur_rule *rule;        /* what it asks */
+    const struct ap_directive_t *d; /* the line: its file, its number
+                                 * and, for the dump, its sections */
+    struct server_rec *s;       /* the (virtual) server of the section */
+    apr_uint32_t slot;          /* its live counters; UR_SLOT_HTACCESS */
+    apr_uint32_t dup;           /* registry: the n+1th line with its
+                                 * labels */
+} ur_line;
+
+#define UR_RULE(set, i)     ((set)->lines[i].rule)
 
 /* The counters of an .htaccess line are its virtual host's .htaccess
  * slot: such lines are only known per request. */
@@ -230,15 +245,18 @@ typedef enum {
 
 /* The requirements of a scope and the mode they are enforced in: the
  * mode (or a schedule) travels with the lines it was written for.  Small:
- * every section with a line holds two (10,000 virtual hosts, 20,000
+ * every section with a line holds one (10,000 virtual hosts, 20,000
  * sections). */
 typedef struct {
-    const ur_rule *rules;       /* NULL: unset; nrules 0: "off" */
+    const ur_line *lines;       /* NULL: unset; nrules 0: "off" */
     const ur_schedule *sched;   /* a migration schedule, or NULL */
-    int nrules;                 /* number of rules */
+    int nrules;                 /* number of lines */
     unsigned char families;     /* OR over all rules: facts to gather */
     unsigned char need_tls_version; /* a versioned TLS token exists */
     unsigned char mode;         /* UR_MODE_*; unset enforces */
+    unsigned char htaccess;     /* a section's own: read from an
+                                 * .htaccess file (merges copy it along
+                                 * and never read it) */
 } ur_set;
 
 /* On/off directives with an unset state, so that the merge can tell. */
@@ -246,15 +264,23 @@ typedef struct {
 #define UR_FLAG_ON          1
 #define UR_FLAG_OFF         2
 
+/* What few sections say: NULL in a section that says none of it. */
 typedef struct {
-    ur_set own;                 /* this section's lines; merged: in force */
     ur_set extra;               /* merged: .htaccess lines under a lock */
     const char *tls_url;        /* https://host[:port][/prefix], or NULL */
-    ur_schedule *sched_build;   /* config time only: own.sched, writable */
     unsigned char lock;         /* UR_FLAG_*: .htaccess may only add */
-    unsigned char htaccess;     /* written in an .htaccess file */
     unsigned char redirect;     /* UR_FLAG_*: 308 to https */
+} ur_dir_more;
+
+typedef struct {
+    ur_set own;                 /* this section's lines; merged: in force */
+    const ur_dir_more *more;    /* the rest, or NULL */
 } ur_dir_conf;
+
+/* A section's rest, or all of it unset: never NULL. */
+static const ur_dir_more ur_no_more;
+
+#define UR_MORE(conf)       ((conf)->more ? (conf)->more : &ur_no_more)
 
 typedef struct {
     apr_array_header_t *proxies; /* apr_ipsubnet_t *, NULL if unset */
@@ -639,7 +665,7 @@ static UR_INLINE ur_reason ur_evaluate(const ur_set *conf,
     v->unmet = 0;
     v->ws_version = 0;
     for (i = 0; i < conf->nrules; i++) {
-        const ur_rule *rule = &conf->rules[i];
+        const ur_rule *rule = UR_RULE(conf, i);
         ur_reason line_reason = UR_OK;
 
         for (k = 0; k < rule->ntokens; k++) {
@@ -997,26 +1023,32 @@ static void ur_build_strings(apr_pool_t *p, ur_rule *rule)
 static const ur_set *ur_set_keep(apr_pool_t *p, const ur_set *set)
 {
     ur_set *keep = apr_pmemdup(p, set, sizeof(*set));
-    ur_rule *rules = apr_pmemdup(p, set->rules,
-                                 sizeof(*rules) * (set->nrules ? set->nrules
+    ur_line *lines = apr_pmemdup(p, set->lines,
+                                 sizeof(*lines) * (set->nrules ? set->nrules
                                                                : 1));
     int i, k;
 
     for (i = 0; i < set->nrules; i++) {
-        ur_token *tokens = apr_pmemdup(p, rules[i].tokens,
-                                       sizeof(*tokens) * rules[i].ntokens);
+        ur_rule *rule = apr_pmemdup(p, lines[i].rule, sizeof(*rule));
+        ur_token *tokens = apr_pmemdup(p, rule->tokens,
+                                       sizeof(*tokens) * rule->ntokens);
+        ap_directive_t *d = apr_pcalloc(p, sizeof(*d));
 
-        for (k = 0; k < rules[i].ntokens; k++) {
+        for (k = 0; k < rule->ntokens; k++) {
             tokens[k].name = apr_pstrdup(p, tokens[k].name);
             tokens[k].interned = 0;     /* it ends with p */
         }
-        rules[i].tokens = tokens;
-        rules[i].upgrade = apr_pstrdup(p, rules[i].upgrade);
-        rules[i].text = apr_pstrdup(p, rules[i].text);
-        rules[i].json = apr_pstrdup(p, rules[i].json);
-        rules[i].file = apr_pstrdup(p, rules[i].file);
+        rule->tokens = tokens;
+        rule->upgrade = apr_pstrdup(p, rule->upgrade);
+        rule->text = apr_pstrdup(p, rule->text);
+        rule->json = apr_pstrdup(p, rule->json);
+        lines[i].rule = rule;
+        /* what is read of the line after the decision: where it is */
+        d->filename = apr_pstrdup(p, lines[i].d->filename);
+        d->line_num = lines[i].d->line_num;
+        lines[i].d = d;
     }
-    keep->rules = rules;
+    keep->lines = lines;
     if (set->sched) {
         ur_schedule *sc = apr_pmemdup(p, set->sched, sizeof(*sc));
 
@@ -1037,8 +1069,8 @@ static void ur_rule_strings(apr_pool_t *p, const ur_set *set)
     int i;
 
     for (i = 0; i < set->nrules; i++) {
-        if (!set->rules[i].text) {
-            ur_build_strings(p, (ur_rule *)&set->rules[i]);
+        if (!UR_RULE(set, i)->text) {
+            ur_build_strings(p, (ur_rule *)UR_RULE(set, i));
         }
     }
 }
@@ -1869,7 +1901,7 @@ static int ur_set_needs_tls(const ur_set *set)
     int i;
 
     for (i = 0; i < set->nrules; i++) {
-        if (set->rules[i].families == UR_FAM_TLS) {
+        if (UR_RULE(set, i)->families == UR_FAM_TLS) {
             return 1;
         }
     }
@@ -2419,7 +2451,7 @@ static void ur_reason_put(ur_buf *b, const ur_state *st, const char *upgrade,
                           const char *method, const char *protocol)
 {
     const ur_facts *f = &st->f;
-    const ur_token *t = &st->conf->rules[st->v.first].tokens[0];
+    const ur_token *t = &UR_RULE(st->conf, st->v.first)->tokens[0];
 
     switch (st->v.reason) {
     case UR_NO_UPGRADE:
@@ -2702,7 +2734,7 @@ static int ur_tpl_key_of(const ur_state *st, const ur_sent *sent,
     }
     k->nlines = 0;
     for (i = 0; i < conf->nrules; i++) {
-        const ur_token *t = conf->rules[i].tokens;
+        const ur_token *t = UR_RULE(conf, i)->tokens;
 
         if (!(st->v.unmet & ((apr_uint32_t)1 << i))) {
             continue;
@@ -2714,7 +2746,7 @@ static int ur_tpl_key_of(const ur_state *st, const ur_sent *sent,
         h = (h ^ (apr_uint64_t)(apr_uintptr_t)t) * 1099511628211ULL;
     }
     /* the reason is the first unmet line's (ur_evaluate) */
-    if (!k->nlines || k->lines[0] != conf->rules[st->v.first].tokens) {
+    if (!k->nlines || k->lines[0] != UR_RULE(conf, st->v.first)->tokens) {
         return 0;
     }
     k->facts = (apr_uint64_t)(unsigned char)st->body
@@ -2892,7 +2924,7 @@ static UR_NOINLINE const char *ur_body_pieces(apr_pool_t *p,
     }
     sep = why.n > 0;
     for (i = 0; i < conf->nrules; i++) {
-        const ur_rule *rule = &conf->rules[i];
+        const ur_rule *rule = UR_RULE(conf, i);
 
         if (!(st->v.unmet & ((apr_uint32_t)1 << i))) {
             continue;
@@ -2935,7 +2967,7 @@ static UR_NOINLINE const char *ur_body_pieces(apr_pool_t *p,
                 if (sep++) {
                     UR_RAW(&b, ",");
                 }
-                ur_raw(&b, conf->rules[i].json);
+                ur_raw(&b, UR_RULE(conf, i)->json);
             }
         }
         UR_RAW(&b, "],\"upgrade\":\"");
@@ -2984,13 +3016,6 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
  * prints them (only under that define is the section named). */
 #define UR_DUMP_DEFINE      "DUMP_UPGRADE_REQUIRED"
 
-typedef struct {
-    server_rec *s;              /* the (virtual) server of the section */
-    const ap_directive_t *d;    /* the line (the tree stays in pconf) */
-    const ur_dir_conf *conf;    /* its configuration, read later */
-    int index;                  /* which line of conf->own */
-    int dup;                    /* the n+1th line with the same labels */
-} ur_line_entry;
 
 /* Does this section say where a line applies?  <VirtualHost> is the
  * server_rec, <IfModule>/<IfDefine> only decide whether it is read. */
@@ -3022,7 +3047,7 @@ static const char *ur_section(apr_pool_t *p, const ap_directive_t *line)
 
 typedef struct {
     apr_pool_t *pool;           /* pconf */
-    ur_line_entry **chunks;     /* UR_LINE_CHUNK entries each */
+    ur_line **chunks;           /* UR_LINE_CHUNK entries each */
     apr_uint32_t nchunks;       /* slots in chunks */
     apr_uint32_t nelts;         /* lines */
 } ur_line_list;
@@ -3032,13 +3057,13 @@ static ur_line_list *ur_lines;
 #define UR_LINE(i)          (&ur_lines->chunks[(i) / UR_LINE_CHUNK] \
                                              [(i) % UR_LINE_CHUNK])
 
-static ur_line_entry *ur_line_push(void)
+static ur_line *ur_line_push(void)
 {
     ur_line_list *l = ur_lines;
 
     if (l->nelts / UR_LINE_CHUNK >= l->nchunks) {
         apr_uint32_t n = l->nchunks ? l->nchunks * 2 : 16;
-        ur_line_entry **c = apr_pcalloc(l->pool, n * sizeof(*c));
+        ur_line **c = apr_pcalloc(l->pool, n * sizeof(*c));
 
         if (l->nchunks) {
             memcpy(c, l->chunks, l->nchunks * sizeof(*c));
@@ -3048,7 +3073,7 @@ static ur_line_entry *ur_line_push(void)
     }
     if (l->nelts % UR_LINE_CHUNK == 0) {
         l->chunks[l->nelts / UR_LINE_CHUNK]
-            = apr_palloc(l->pool, UR_LINE_CHUNK * sizeof(ur_line_entry));
+            = apr_palloc(l->pool, UR_LINE_CHUNK * sizeof(ur_line));
     }
     l->nelts++;
     return UR_LINE(l->nelts - 1);
@@ -3123,7 +3148,7 @@ static void *ur_create_dir_conf(apr_pool_t *p, char *dir)
  */
 static void ur_merge_set(ur_set *out, const ur_set *base, const ur_set *add)
 {
-    if (add->rules) {
+    if (add->lines) {
         *out = *add;
     }
     else {
@@ -3139,6 +3164,30 @@ static void ur_merge_set(ur_set *out, const ur_set *base, const ur_set *add)
     }
 }
 
+/* A merged rest: NULL when it says nothing, one side's own object when
+ * it is that side's, else a copy. */
+static const ur_dir_more *ur_more_of(apr_pool_t *p, const ur_dir_more *m,
+                                     const ur_dir_more *base,
+                                     const ur_dir_more *add)
+{
+    const ur_dir_more *same[3];
+    int i;
+
+    same[0] = &ur_no_more;
+    same[1] = base;
+    same[2] = add;
+    for (i = 0; i < 3; i++) {
+        const ur_dir_more *o = same[i];
+
+        if (o->lock == m->lock && o->redirect == m->redirect
+            && o->tls_url == m->tls_url
+            && !memcmp(&o->extra, &m->extra, sizeof(m->extra))) {
+            return i ? o : NULL;
+        }
+    }
+    return apr_pmemdup(p, m, sizeof(*m));
+}
+
 /*
  * Runs per request for <Location>/<If>/.htaccess merges: it only picks
  * pointers and scalars, and allocates only when both sides hold a part.
@@ -3150,41 +3199,40 @@ static UR_NOINLINE void *ur_merge_both(apr_pool_t *p,
                                        const ur_dir_conf *base,
                                        const ur_dir_conf *add)
 {
-    ur_dir_conf *conf;
-    int locked = add->htaccess && base->lock == UR_FLAG_ON;
+    const ur_dir_more *bm = UR_MORE(base), *am = UR_MORE(add);
+    ur_dir_conf *conf = apr_palloc(p, sizeof(*conf));
+    ur_dir_more m;
 
-    conf = apr_pcalloc(p, sizeof(*conf));
-    conf->lock = add->lock != UR_FLAG_UNSET ? add->lock : base->lock;
-    conf->redirect = add->redirect != UR_FLAG_UNSET ? add->redirect
-                                                    : base->redirect;
-    conf->tls_url = add->tls_url ? add->tls_url : base->tls_url;
-    if (locked) {
+    memset(&m, 0, sizeof(m));
+    m.lock = am->lock != UR_FLAG_UNSET ? am->lock : bm->lock;
+    m.redirect = am->redirect != UR_FLAG_UNSET ? am->redirect : bm->redirect;
+    m.tls_url = am->tls_url ? am->tls_url : bm->tls_url;
+    if (add->own.htaccess && bm->lock == UR_FLAG_ON) {
         conf->own = base->own;
-        ur_merge_set(&conf->extra, &base->extra, &add->own);
+        ur_merge_set(&m.extra, &bm->extra, &add->own);
     }
     else {
         ur_merge_set(&conf->own, &base->own, &add->own);
-        if (!add->own.rules) {
-            conf->extra = base->extra;
+        if (!add->own.lines) {
+            m.extra = bm->extra;
         }
     }
+    conf->more = ur_more_of(p, &m, bm, am);
     return conf;
 }
 
 /* Per request, per section: one side as it is, unless both hold a part;
- * the common answers without a frame. */
+ * the common answers without a frame.  (add is always a section's own
+ * object, which never holds extra lines.) */
 static void *ur_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     const ur_dir_conf *base = basev, *add = addv;
 
-    if (!add->own.rules && add->own.mode == UR_MODE_UNSET && !add->own.sched
-        && add->lock == UR_FLAG_UNSET && add->redirect == UR_FLAG_UNSET
-        && !add->tls_url) {
+    if (!add->own.lines && add->own.mode == UR_MODE_UNSET && !add->own.sched
+        && !add->more) {
         return basev;
     }
-    if (add->own.rules && base->lock != UR_FLAG_ON
-        && !base->extra.nrules && base->redirect == UR_FLAG_UNSET
-        && !base->tls_url) {
+    if (add->own.lines && !base->more) {
         return addv;
     }
     return ur_merge_both(p, base, add);
@@ -3299,20 +3347,24 @@ static int ur_same_rule(const ur_rule *a, const ur_rule *b)
     return 1;
 }
 
+/* A line's compiled form: in the server configuration the one object
+ * of its arguments (see ur_compiled), else its own. */
 static const char *ur_compile_cached(cmd_parms *cmd, int argc,
                                      char *const argv[], int htaccess,
-                                     ur_rule *rule)
+                                     const ur_rule **out)
 {
     char key[UR_MAX_TOKENS * (UR_TOKEN_MAX + 1)];
     apr_size_t klen = 0;
     const ur_compiled_line **front;
     const ur_compiled_line *hit;
     ur_compiled_line *kept;
+    ur_rule *rule;
     const char *err;
     int i;
 
-    memset(rule, 0, sizeof(*rule));
     if (htaccess || !ur_compiled || argc > UR_MAX_TOKENS) {
+        rule = apr_pcalloc(ur_cfg_pool(cmd), sizeof(*rule));
+        *out = rule;
         return ur_compile_rule(ur_cfg_pool(cmd), argc, argv, htaccess, rule);
     }
     for (i = 0; i < argc; i++) {
@@ -3320,6 +3372,8 @@ static const char *ur_compile_cached(cmd_parms *cmd, int argc,
 
         if (len > UR_TOKEN_MAX) {
             /* too long to be a token: the compiler says so */
+            rule = apr_pcalloc(ur_cpool, sizeof(*rule));
+            *out = rule;
             return ur_compile_rule(ur_cpool, argc, argv, 0, rule);
         }
         memcpy(key + klen, argv[i], len);
@@ -3333,30 +3387,42 @@ static const char *ur_compile_cached(cmd_parms *cmd, int argc,
         hit = apr_hash_get(ur_compiled, key, (apr_ssize_t)klen);
     }
     if (!hit) {
-        if ((err = ur_compile_rule(ur_cpool, argc, argv, 0, rule)) != NULL) {
+        kept = apr_pcalloc(ur_cpool, sizeof(*kept));
+        if ((err = ur_compile_rule(ur_cpool, argc, argv, 0,
+                                   &kept->rule)) != NULL) {
             return err;
         }
         /* its own allocation, in ur_cpool: a body may be kept for it */
-        ((ur_token *)rule->tokens)[0].interned = 1;
-        kept = apr_palloc(ur_cpool, sizeof(*kept));
+        ((ur_token *)kept->rule.tokens)[0].interned = 1;
         kept->key = apr_pmemdup(ur_cpool, key, klen);
         kept->klen = klen;
-        kept->rule = *rule;
         apr_hash_set(ur_compiled, kept->key, (apr_ssize_t)klen, kept);
         hit = kept;
     }
     *front = hit;
-    *rule = hit->rule;
+    *out = &hit->rule;
     return NULL;
+}
+
+/* The lines of "UpgradeRequire off": none, but set. */
+static const ur_line ur_off_lines[1];
+
+/* The set's lines are the registry's own (a section of one line, or of
+ * lines that followed each other there). */
+static int ur_lines_in_registry(const ur_set *set)
+{
+    return set->nrules && set->lines[0].slot != UR_SLOT_HTACCESS
+           && set->lines == UR_LINE(set->lines[0].slot);
 }
 
 static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
                                   int argc, char *const argv[])
 {
     ur_dir_conf *conf = dconf;
-    ur_rule compiled, *rules, *rule;
+    const ur_rule *rule;
+    ur_line one, *line, *lines;
     const char *err;
-    int i;
+    int i, n = conf->own.nrules;
 
     if ((err = ur_check_comment(cmd, argc, argv)) != NULL) {
         return err;
@@ -3366,78 +3432,83 @@ static const char *ur_cmd_require(cmd_parms *cmd, void *dconf,
                "or more of websocket, TLS, TLS/1.0..TLS/1.3, HTTP/1.1, "
                "HTTP/2, h2c, or another upgrade token)";
     }
-    conf->htaccess = ur_in_htaccess(cmd);
+    conf->own.htaccess = ur_in_htaccess(cmd);
     if (argc == 1 && !apr_cstr_casecmp(argv[0], "off")) {
-        if (conf->own.nrules) {
+        if (n) {
             return apr_psprintf(cmd->pool, "UpgradeRequire: 'off' after "
                                 "requirements in the same section (line "
-                                "%u) would silently drop them (allowed: "
+                                "%d) would silently drop them (allowed: "
                                 "'off' alone in a section)",
-                                conf->own.rules[0].line);
+                                conf->own.lines[0].d->line_num);
         }
-        conf->own.rules = conf->own.rules
-                          ? conf->own.rules
-                          : apr_pcalloc(cmd->pool, sizeof(ur_rule));
-        conf->own.nrules = 0;
+        conf->own.lines = ur_off_lines;
         conf->own.families = 0;
         return NULL;
     }
-    if (conf->own.rules && !conf->own.nrules) {
+    if (conf->own.lines && !n) {
         return "UpgradeRequire: requirements after 'UpgradeRequire off' in "
                "the same section (allowed: 'off' alone in a section)";
     }
-    if (conf->own.nrules >= UR_MAX_RULES) {
+    if (n >= UR_MAX_RULES) {
         return apr_psprintf(cmd->pool, "UpgradeRequire: too many "
                             "requirements '%d' in one section (at most %d)",
-                            conf->own.nrules + 1, UR_MAX_RULES);
+                            n + 1, UR_MAX_RULES);
     }
-    /* Compiled on the stack, then stored in an array of exactly the
-     * lines so far (one line is the rule, as a rule): the request path
-     * sees a plain pointer + count, and 10,000 sections of one line each
-     * hold no spare slots.  An .htaccess line is compiled per request:
-     * its strings wait for a refusal. */
-    if ((err = ur_compile_cached(cmd, argc, argv, conf->htaccess,
-                                 &compiled)) != NULL) {
+    /* One object per argument list in the server configuration; an
+     * .htaccess line is compiled per request, its strings waiting for a
+     * refusal. */
+    if ((err = ur_compile_cached(cmd, argc, argv, conf->own.htaccess,
+                                 &rule)) != NULL) {
         return apr_pstrcat(cmd->pool, "UpgradeRequire: ", err, NULL);
     }
-    for (i = 0; i < conf->own.nrules; i++) {
-        const ur_rule *prev = &conf->own.rules[i];
-        if (ur_same_rule(prev, &compiled)) {
+    for (i = 0; i < n; i++) {
+        const ur_rule *prev = UR_RULE(&conf->own, i);
+
+        if (ur_same_rule(prev, rule)) {
             if (!prev->text) {
                 ur_build_strings(cmd->pool, (ur_rule *)prev);
             }
             return apr_psprintf(cmd->pool, "UpgradeRequire: the same "
-                                "requirement '%s' is already on line %u of "
+                                "requirement '%s' is already on line %d of "
                                 "this section (allowed: each requirement "
-                                "once per section)", prev->text, prev->line);
+                                "once per section)", prev->text,
+                                conf->own.lines[i].d->line_num);
         }
     }
-    rules = apr_palloc(ur_cfg_pool(cmd),
-                       sizeof(*rules) * (conf->own.nrules + 1));
-    if (conf->own.nrules) {
-        memcpy(rules, conf->own.rules, sizeof(*rules) * conf->own.nrules);
+    /* A line of the server configuration is its registry entry (see
+     * ur_line_push); the section points there while its lines follow
+     * each other in one chunk, as they do but for an <If> between them.
+     * Otherwise, and in .htaccess, an array of exactly the lines so far:
+     * the request path sees a plain pointer and count either way. */
+    line = conf->own.htaccess ? &one : ur_line_push();
+    line->rule = rule;
+    line->d = cmd->directive;
+    line->s = cmd->server;
+    /* for the dump: the section's mode, schedule and lock, once read */
+    cmd->directive->data = conf;
+    line->slot = conf->own.htaccess ? UR_SLOT_HTACCESS : ur_lines->nelts - 1;
+    line->dup = 0;
+    if (!conf->own.htaccess
+        && (!n || (ur_lines_in_registry(&conf->own)
+                   && line->slot == conf->own.lines[0].slot + n
+                   && line->slot % UR_LINE_CHUNK))) {
+        if (!n) {
+            conf->own.lines = line;
+        }
     }
-    rule = &rules[conf->own.nrules];
-    *rule = compiled;
-    rule->file = cmd->directive->filename;
-    rule->line = cmd->directive->line_num;
-    rule->slot = UR_SLOT_HTACCESS;
-    if (!conf->htaccess) {
-        ur_line_entry *e = ur_line_push();
-
-        rule->slot = ur_lines->nelts - 1;
-        e->s = cmd->server;
-        e->conf = conf;
-        e->index = conf->own.nrules;
-        e->dup = 0;
-        e->d = cmd->directive;
+    else {
+        lines = apr_palloc(ur_cfg_pool(cmd), sizeof(*lines) * (n + 1));
+        if (n) {
+            memcpy(lines, conf->own.lines, sizeof(*lines) * n);
+        }
+        lines[n] = *line;
+        conf->own.lines = lines;
     }
     for (i = 0; i < rule->ntokens; i++) {
         if (rule->tokens[i].tls_min) {
             conf->own.need_tls_version = 1;
         }
     }
-    conf->own.rules = rules;
     conf->own.nrules++;
     conf->own.families |= rule->families;
     return NULL;
@@ -3469,7 +3540,7 @@ static const char *ur_cmd_mode(cmd_parms *cmd, void *dconf,
     if (err) {
         return err;
     }
-    conf->htaccess = ur_in_htaccess(cmd);
+    conf->own.htaccess = ur_in_htaccess(cmd);
     if (conf->own.sched) {
         return apr_psprintf(cmd->pool, "UpgradeRequireMode: '%s' in a "
                             "section with a migration schedule (%s:%u) is "
@@ -3534,7 +3605,7 @@ static ur_schedule *ur_need_schedule(cmd_parms *cmd, ur_dir_conf *conf,
                                      int argc, char *const argv[],
                                      const char **err)
 {
-    if (!conf->sched_build) {
+    if (!conf->own.sched) {
         *err = apr_psprintf(cmd->pool, "%s: '%s' needs an "
                             "UpgradeRequireSunset earlier in the same "
                             "section (allowed: "
@@ -3549,7 +3620,8 @@ static ur_schedule *ur_need_schedule(cmd_parms *cmd, ur_dir_conf *conf,
                                                              cmd, argc,
                                                              argv), ' ')));
     }
-    return conf->sched_build;
+    /* the section's own: built here, read only once configured */
+    return (ur_schedule *)conf->own.sched;
 }
 
 static const char *ur_cmd_sunset(cmd_parms *cmd, void *dconf,
@@ -3569,10 +3641,10 @@ static const char *ur_cmd_sunset(cmd_parms *cmd, void *dconf,
                             "and optionally a URL, %d given (allowed: "
                             "YYYY-MM-DD[THH:MM[:SS]Z] [URL])", argc);
     }
-    if (conf->sched_build) {
+    if (conf->own.sched) {
         return apr_psprintf(cmd->pool, "UpgradeRequireSunset: already set "
                             "on line %u of this section (allowed: one "
-                            "sunset per section)", conf->sched_build->line);
+                            "sunset per section)", conf->own.sched->line);
     }
     if (conf->own.mode != UR_MODE_UNSET) {
         return apr_psprintf(cmd->pool, "UpgradeRequireSunset: '%s' in a "
@@ -3598,8 +3670,7 @@ static const char *ur_cmd_sunset(cmd_parms *cmd, void *dconf,
     }
     sc->file = cmd->directive->filename;
     sc->line = cmd->directive->line_num;
-    conf->htaccess = ur_in_htaccess(cmd);
-    conf->sched_build = sc;
+    conf->own.htaccess = ur_in_htaccess(cmd);
     conf->own.sched = sc;
     return NULL;
 }
@@ -3708,17 +3779,28 @@ static const char *ur_cmd_percent(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* A section's rest, to write: its own, made on first use. */
+static ur_dir_more *ur_more_to_write(cmd_parms *cmd, ur_dir_conf *conf)
+{
+    if (!conf->more) {
+        conf->more = apr_pcalloc(ur_cfg_pool(cmd), sizeof(ur_dir_more));
+    }
+    return (ur_dir_more *)conf->more;
+}
+
 /* UpgradeRequireLock, UpgradeRequireTLSRedirect: on | off into the
- * ur_dir_conf field at offset cmd->info, leaving "unset" for the merge. */
+ * ur_dir_more field at offset cmd->info, leaving "unset" for the merge. */
 static const char *ur_cmd_flag(cmd_parms *cmd, void *dconf,
                                int argc, char *const argv[])
 {
-    unsigned char *field = (unsigned char *)dconf + (apr_size_t)cmd->info;
     const char *err = ur_one_arg(cmd, argc, argv, "on, off");
+    unsigned char *field;
 
     if (err) {
         return err;
     }
+    field = (unsigned char *)ur_more_to_write(cmd, dconf)
+            + (apr_size_t)cmd->info;
     if (!apr_cstr_casecmp(argv[0], "on")) {
         *field = UR_FLAG_ON;
     }
@@ -3776,7 +3858,7 @@ static const char *ur_cmd_tls_url(cmd_parms *cmd, void *dconf,
     for (s = url + strlen(url); s > host + 1 && s[-1] == '/'; s--)
         ;
     url[s - url] = '\0';
-    conf->tls_url = url;
+    ur_more_to_write(cmd, conf)->tls_url = url;
     return NULL;
 }
 
@@ -4165,7 +4247,7 @@ static void ur_where_to(request_rec *r, const ur_state *st, ur_where *w)
     }
     ur_where_make(r->pool, r->hostname ? r->hostname
                                        : r->server->server_hostname,
-                  dconf->tls_url, port,
+                  UR_MORE(dconf)->tls_url, port,
                   st->conn_tls || st->proxy_tls || ur_set_needs_tls(st->conf),
                   ap_is_default_port(rport, r) ? 0 : rport,
                   first->parsed_uri.path ? first->parsed_uri.path
@@ -4358,7 +4440,7 @@ static ur_state *ur_new_state(request_rec *top, const ur_decision *d,
 {
     ur_state *st = apr_palloc(top->pool, sizeof(*st));
     const ur_set *set = d->set;
-    const ur_rule *rule = &set->rules[d->v.first];
+    const ur_rule *rule = UR_RULE(set, d->v.first);
 
     st->conf = set;
     st->v = d->v;
@@ -4461,12 +4543,12 @@ static unsigned ur_client_key(request_rec *r)
 /* ------------------------------------------------------------------ */
 
 /* A line's slot: its own, or its virtual host's .htaccess slot. */
-static apr_uint32_t ur_slot_of(const request_rec *r, const ur_rule *rule)
+static apr_uint32_t ur_slot_of(const request_rec *r, const ur_line *line)
 {
     const ur_srv_conf *sconf;
 
-    if (rule->slot != UR_SLOT_HTACCESS) {
-        return rule->slot;
+    if (line->slot != UR_SLOT_HTACCESS) {
+        return line->slot;
     }
     sconf = ap_get_module_config(r->server->module_config,
                                  &upgrade_required_module);
@@ -4484,10 +4566,10 @@ static UR_INLINE void ur_add(apr_uint64_t *c)
 #endif
 }
 
-static void ur_count(const request_rec *r, const ur_rule *rule,
+static void ur_count(const request_rec *r, const ur_line *line,
                      ur_cnt_kind kind, ur_reason why)
 {
-    apr_uint32_t slot = ur_slot_of(r, rule);
+    apr_uint32_t slot = ur_slot_of(r, line);
 
     if (slot < ur_cnt_nslots) {
         ur_add(&ur_counts[(apr_size_t)slot * UR_CNT_PER_SLOT
@@ -4502,10 +4584,10 @@ static void ur_count_passed(const request_rec *r, const ur_set *set)
     int i;
 
     for (i = 0; i < set->nrules; i++) {
-        apr_uint32_t slot = set->rules[i].slot;
+        apr_uint32_t slot = set->lines[i].slot;
 
         if (slot == UR_SLOT_HTACCESS) {
-            slot = ur_slot_of(r, &set->rules[i]);
+            slot = ur_slot_of(r, &set->lines[i]);
         }
         if (slot < ur_cnt_nslots) {
             ur_add(&ur_counts[(apr_size_t)slot * UR_CNT_PER_SLOT]);
@@ -4598,7 +4680,7 @@ static int ur_fails_only_tls(const ur_dir_conf *conf, const ur_facts *f,
         return 0;
     }
     sets[0] = &conf->own;
-    sets[1] = &conf->extra;
+    sets[1] = &UR_MORE(conf)->extra;
     for (i = 0; i < 2; i++) {
         if (!sets[i]->nrules || ur_evaluate(sets[i], f, &v) == UR_OK
             || (ur_set_phase(sets[i], now, key, &refuse, &until), !refuse)) {
@@ -4606,7 +4688,7 @@ static int ur_fails_only_tls(const ur_dir_conf *conf, const ur_facts *f,
         }
         for (k = 0; k < sets[i]->nrules; k++) {
             if ((v.unmet & ((apr_uint32_t)1 << k))
-                && !(sets[i]->rules[k].families & UR_FAM_TLS)) {
+                && !(UR_RULE(sets[i], k)->families & UR_FAM_TLS)) {
                 return 0;
             }
         }
@@ -4681,32 +4763,36 @@ static void ur_settle_body(request_rec *r, const ur_state *st)
 /* The info line of a refusal (UR00001, UR00007, UR00008): out of line,
  * for the servers that log it. */
 static UR_NOINLINE void ur_log_refusal(request_rec *r, const ur_state *st,
-                                       const ur_rule *rule)
+                                       const ur_line *line)
 {
+    const ur_rule *rule = line->rule;
+
     if (st->phase == UR_PH_BROWNOUT) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00008)
                       "426 Upgrade Required in a scheduled brownout (sunset "
-                      "%s): unmet requirement '%s' (%s:%u): %s%s%s; %s",
-                      st->conf->sched->sunset_http, rule->text, rule->file,
-                      rule->line, ur_reason_text(st->v.reason),
+                      "%s): unmet requirement '%s' (%s:%d): %s%s%s; %s",
+                      st->conf->sched->sunset_http, rule->text,
+                      line->d->filename, line->d->line_num,
+                      ur_reason_text(st->v.reason),
                       st->via_sub ? ", in the subrequest for " : "",
                       st->via_sub ? st->sub_uri : "", ur_log_where(r));
     }
     else if (st->phase == UR_PH_DEPRECATED) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00007)
                       "deprecated, 426 Upgrade Required for %d%% of clients "
-                      "(sunset %s): unmet requirement '%s' (%s:%u): %s%s%s; "
+                      "(sunset %s): unmet requirement '%s' (%s:%d): %s%s%s; "
                       "%s", st->conf->sched->percent,
-                      st->conf->sched->sunset_http, rule->text, rule->file,
-                      rule->line, ur_reason_text(st->v.reason),
+                      st->conf->sched->sunset_http, rule->text,
+                      line->d->filename, line->d->line_num,
+                      ur_reason_text(st->v.reason),
                       st->via_sub ? ", in the subrequest for " : "",
                       st->via_sub ? st->sub_uri : "", ur_log_where(r));
     }
     else {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00001)
-                      "426 Upgrade Required: unmet requirement '%s' (%s:%u): "
-                      "%s%s%s%s; %s", rule->text, rule->file, rule->line,
-                      ur_reason_text(st->v.reason),
+                      "426 Upgrade Required: unmet requirement '%s' (%s:%d): "
+                      "%s%s%s%s; %s", rule->text, line->d->filename,
+                      line->d->line_num, ur_reason_text(st->v.reason),
                       st->conf->sched ? ", the sunset has passed" : "",
                       st->via_sub ? ", in the subrequest for " : "",
                       st->via_sub ? st->sub_uri : "", ur_log_where(r));
@@ -4720,15 +4806,15 @@ static UR_NOINLINE void ur_log_refusal(request_rec *r, const ur_state *st,
  */
 static void ur_note_refusal_now(request_rec *r, ur_state *st)
 {
-    const ur_rule *rule = &st->conf->rules[st->v.first];
+    const ur_line *line = &st->conf->lines[st->v.first];
 
     st->noted = 1;
-    ur_count(r, rule, ur_count_kind(1, 0, st->phase), st->v.reason);
+    ur_count(r, line, ur_count_kind(1, 0, st->phase), st->v.reason);
     /* for LogFormat %{UPGRADE_REQUIRED}e / %{upgrade-required}n,
      * CustomLog env=, mod_headers and CGI scripts */
-    ur_export(r, rule, st->phase);
+    ur_export(r, line->rule, st->phase);
     if (st->loglevel >= APLOG_INFO) {
-        ur_log_refusal(r, st, rule);
+        ur_log_refusal(r, st, line);
     }
     /* A refused upgrade attempt may be followed by bytes of the next
      * protocol (a ClientHello, websocket frames): never parse them as
@@ -4765,7 +4851,7 @@ static void ur_decide(const ur_dir_conf *conf, const ur_facts *f,
     int i, refuse;
 
     d->set = NULL;
-    for (i = 0; i < 2; i++, set = &conf->extra) {
+    for (i = 0; i < 2; i++, set = &UR_MORE(conf)->extra) {
         if (!set->nrules || ur_evaluate(set, f, &v) == UR_OK) {
             continue;
         }
@@ -4793,18 +4879,19 @@ static void ur_decide(const ur_dir_conf *conf, const ur_facts *f,
  */
 static int ur_redirect(request_rec *r, ur_state *st)
 {
-    const ur_rule *rule = &st->conf->rules[st->v.first];
+    const ur_line *line = &st->conf->lines[st->v.first];
     const char *url;
     ur_where w;
 
     ur_where_to(r, st, &w);
     url = apr_pstrcat(r->pool, UR_W(&w, HTTPS).s, UR_W(&w, TARGET).s, NULL);
-    ur_count(r, rule, ur_count_kind(1, 1, st->phase), st->v.reason);
-    ur_export(r, rule, st->phase);
+    ur_count(r, line, ur_count_kind(1, 1, st->phase), st->v.reason);
+    ur_export(r, line->rule, st->phase);
     apr_table_setn(r->headers_out, "Location", url);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00005)
                   "308 Permanent Redirect to %s: unmet requirement '%s' "
-                  "(%s:%u): %s; %s", url, rule->text, rule->file, rule->line,
+                  "(%s:%d): %s; %s", url, line->rule->text,
+                  line->d->filename, line->d->line_num,
                   ur_reason_text(st->v.reason), ur_log_where(r));
     /* an "Upgrade: TLS/1.0" offer may be followed by a ClientHello */
     if (!st->http2 && ur_upgrade_hdr(r, &st->f)) {
@@ -4816,12 +4903,13 @@ static int ur_redirect(request_rec *r, ur_state *st)
 /* The request's own time, only where a schedule reads it, and the
  * client's hash, only where a deprecation percentage needs it. */
 static UR_INLINE void ur_when(request_rec *top, const ur_dir_conf *conf,
-                              apr_int64_t *now, unsigned *key)
+                              const ur_set *extra, apr_int64_t *now,
+                              unsigned *key)
 {
-    if (conf->own.sched || conf->extra.sched) {
+    if (conf->own.sched || extra->sched) {
         *now = apr_time_sec(top->request_time);
         if ((conf->own.sched && conf->own.sched->percent > 0)
-            || (conf->extra.sched && conf->extra.sched->percent > 0)) {
+            || (extra->sched && extra->sched->percent > 0)) {
             *key = ur_client_key(top);
         }
     }
@@ -4834,6 +4922,8 @@ static UR_INLINE void ur_when(request_rec *top, const ur_dir_conf *conf,
 static UR_NOINLINE int ur_check_request(request_rec *r,
                                         const ur_dir_conf *conf)
 {
+    const ur_set *extra = &UR_MORE(conf)->extra;
+    const ur_line *line;
     const ur_rule *rule;
     request_rec *top;
     ur_facts f;
@@ -4855,9 +4945,8 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
      * own: the facts are those of the request the client sent. */
     for (top = r; top->main; top = top->main)
         ;
-    ur_gather_facts(top, conf->own.families | conf->extra.families,
-                    conf->own.need_tls_version | conf->extra.need_tls_version,
-                    &f);
+    ur_gather_facts(top, conf->own.families | extra->families,
+                    conf->own.need_tls_version | extra->need_tls_version, &f);
     /* trace1 is above debug: one level test for both, and for info */
     loglevel = ap_get_request_module_loglevel(r, APLOG_MODULE_INDEX);
     verbose = loglevel >= APLOG_DEBUG;
@@ -4866,16 +4955,16 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
     }
     now = 0;
     key = 0;
-    if (conf->own.nrules == 1 && !conf->extra.nrules
-        && conf->own.rules->ntokens == 1) {
+    if (conf->own.nrules == 1 && !extra->nrules
+        && conf->own.lines->rule->ntokens == 1) {
         /* the common scope, one line of one protocol and nothing added
          * by .htaccess: its one token is the verdict (ur_evaluate and
          * ur_decide would come to the same) */
-        ur_reason why = ur_check_token(conf->own.rules->tokens, &f);
+        ur_reason why = ur_check_token(conf->own.lines->rule->tokens, &f);
 
         d.set = NULL;
         if (why != UR_OK) {
-            ur_when(top, conf, &now, &key);
+            ur_when(top, conf, extra, &now, &key);
             d.set = &conf->own;
             d.v.first = 0;
             d.v.reason = why;
@@ -4885,34 +4974,36 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
         }
     }
     else {
-        ur_when(top, conf, &now, &key);
+        ur_when(top, conf, extra, &now, &key);
         ur_decide(conf, &f, now, key, &d);
     }
     if (!d.set) {
         if (!r->main) {
             ur_count_passed(r, &conf->own);
-            if (conf->extra.nrules) {
-                ur_count_passed(r, &conf->extra);
+            if (extra->nrules) {
+                ur_count_passed(r, extra);
             }
         }
         if (verbose) {
             ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                           "upgrade_required: all %d requirement(s) met: %s",
-                          conf->own.nrules + conf->extra.nrules, r->uri);
+                          conf->own.nrules + extra->nrules, r->uri);
         }
         return DECLINED;
     }
     /* an .htaccess line's strings, now that a log or a body needs them */
     ur_rule_strings(top->pool, d.set);
-    rule = &d.set->rules[d.v.first];
+    line = &d.set->lines[d.v.first];
+    rule = line->rule;
 
     if (r->main) {
         /* A subrequest: never served, included or redirected into, and
          * only traced; the main request answers for the client. */
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
                       "upgrade_required: subrequest %s: unmet requirement "
-                      "'%s' (%s:%u): %s (%s)", r->uri, rule->text,
-                      rule->file, rule->line, ur_reason_text(d.v.reason),
+                      "'%s' (%s:%d): %s (%s)", r->uri, rule->text,
+                      line->d->filename, line->d->line_num,
+                      ur_reason_text(d.v.reason),
                       ur_phase_name[d.phase]);
         if (!d.refuse) {
             return DECLINED;
@@ -4939,25 +5030,25 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
 
     if (!d.refuse) {
         /* served: report mode, or a schedule before its sunset */
-        ur_count(r, rule, ur_count_kind(0, 0, d.phase), d.v.reason);
+        ur_count(r, line, ur_count_kind(0, 0, d.phase), d.v.reason);
         ur_export(r, rule, d.phase);
         ur_schedule_headers(r, r->err_headers_out, d.set->sched, d.phase,
                             now, 0);
         if (d.phase == UR_PH_DEPRECATED) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00007)
                           "deprecated, served with Deprecation and Sunset "
-                          "%s: unmet requirement '%s' (%s:%u): %s; %s",
-                          d.set->sched->sunset_http, rule->text, rule->file,
-                          rule->line, ur_reason_text(d.v.reason),
-                          ur_log_where(r));
+                          "%s: unmet requirement '%s' (%s:%d): %s; %s",
+                          d.set->sched->sunset_http, rule->text,
+                          line->d->filename, line->d->line_num,
+                          ur_reason_text(d.v.reason), ur_log_where(r));
         }
         else {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, URLOGNO(00002)
                           "report mode, would answer 426%s%s: unmet "
-                          "requirement '%s' (%s:%u): %s; %s",
+                          "requirement '%s' (%s:%d): %s; %s",
                           d.set->sched ? " from the sunset " : "",
                           d.set->sched ? d.set->sched->sunset_http : "",
-                          rule->text, rule->file, rule->line,
+                          rule->text, line->d->filename, line->d->line_num,
                           ur_reason_text(d.v.reason), ur_log_where(r));
         }
         return DECLINED;
@@ -4965,7 +5056,7 @@ static UR_NOINLINE int ur_check_request(request_rec *r,
 
     /* what the body, the filter and the ErrorDocument request need */
     st = ur_new_state(r, &d, &f, loglevel);
-    if (conf->redirect == UR_FLAG_ON && !st->conn_tls
+    if (UR_MORE(conf)->redirect == UR_FLAG_ON && !st->conn_tls
         && ur_fails_only_tls(conf, &f, now, key)) {
         return ur_redirect(r, st);
     }
@@ -4987,7 +5078,7 @@ static int ur_post_perdir(request_rec *r)
     const ur_dir_conf *conf = ap_get_module_config(r->per_dir_config,
                                                    &upgrade_required_module);
 
-    if (!conf->own.nrules && !conf->extra.nrules) {
+    if (!conf->own.nrules && (!conf->more || !conf->more->extra.nrules)) {
         return DECLINED;
     }
     return ur_check_request(r, conf);
@@ -5056,8 +5147,9 @@ static void ur_test_config(apr_pool_t *pconf, server_rec *s)
         return;
     }
     for (i = 0; i < (int)ur_lines->nelts; i++) {
-        const ur_line_entry *e = UR_LINE(i);
-        const ur_rule *rule = &e->conf->own.rules[e->index];
+        const ur_line *e = UR_LINE(i);
+        const ur_rule *rule = e->rule;
+        const ur_dir_conf *conf = e->d->data;
         server_rec *vs = e->s;
 
         apr_file_printf(out, "{\"vhost\":\"%s\",\"port\":%u,"
@@ -5076,16 +5168,16 @@ static void ur_test_config(apr_pool_t *pconf, server_rec *s)
                                        vs->defn_line_number)
                         : "null",
                         ur_json_escape(pconf, ur_section(pconf, e->d), js),
-                        ur_json_escape(pconf, rule->file, js), rule->line,
-                        rule->json,
-                        e->conf->own.sched ? "schedule"
-                        : e->conf->own.mode == UR_MODE_REPORT ? "report"
-                                                              : "enforce",
-                        e->conf->own.sched
+                        ur_json_escape(pconf, e->d->filename, js),
+                        (unsigned)e->d->line_num, rule->json,
+                        conf->own.sched ? "schedule"
+                        : conf->own.mode == UR_MODE_REPORT ? "report"
+                                                           : "enforce",
+                        conf->own.sched
                         ? apr_psprintf(pconf, "\"%s\"",
-                                       e->conf->own.sched->sunset_http)
+                                       conf->own.sched->sunset_http)
                         : "null",
-                        e->conf->lock == UR_FLAG_ON ? "true" : "false",
+                        UR_MORE(conf)->lock == UR_FLAG_ON ? "true" : "false",
                         ur_json_escape(pconf, rule->upgrade, js));
     }
 }
@@ -5378,15 +5470,16 @@ static ur_cnt_seg *ur_cnt_create(apr_pool_t *parent, apr_uint32_t nslots,
  * the Prometheus series that must differ: virtual host, file:line and
  * what it asks.
  */
-static void ur_line_hashes(const ur_line_entry *e, apr_uint64_t *ident,
+static void ur_line_hashes(const ur_line *e, apr_uint64_t *ident,
                            apr_uint64_t *label)
 {
-    const ur_rule *rule = &e->conf->own.rules[e->index];
+    const ur_rule *rule = e->rule;
     apr_uint64_t h = ur_hash64(ur_hash64_vhost(UR_HASH64_INIT, e->s),
-                               rule->file);
+                               e->d->filename);
     const ap_directive_t *d;
 
-    *label = ur_hash64(ur_hash64_num(h, rule->line), rule->text);
+    *label = ur_hash64(ur_hash64_num(h, (unsigned)e->d->line_num),
+                       rule->text);
     for (d = e->d->parent; d; d = d->parent) {
         if (ur_scoping_section(d)) {
             h = ur_hash64(ur_hash64(h, d->directive), d->args);
@@ -5495,7 +5588,7 @@ static void ur_counters_setup(server_rec *main_s)
         memset(ord, 0, (apr_size_t)nslots * sizeof(*ord));
     }
     for (i = 0; i < nlines; i++) {
-        UR_LINE(i)->dup = (int)ord[i];
+        UR_LINE(i)->dup = ord[i];
     }
     ur_ht_servers = apr_palloc(ur_cpool,
                                sizeof(*ur_ht_servers) * (nslots - nlines));
@@ -5606,14 +5699,16 @@ static void ur_slot_labels(apr_pool_t *p, apr_uint32_t slot,
     int dup;
 
     if (slot < nlines) {
-        const ur_line_entry *e = UR_LINE(slot);
-        const ur_rule *r = &e->conf->own.rules[e->index];
+        const ur_line *e = UR_LINE(slot);
+        const ur_rule *r = e->rule;
 
         *vhost = ur_vhost_name(p, e->s);
         *requirement = r->text;
-        dup = e->dup;
-        *rule = dup ? apr_psprintf(p, "%s:%u#%d", r->file, r->line, dup + 1)
-                    : apr_psprintf(p, "%s:%u", r->file, r->line);
+        dup = (int)e->dup;
+        *rule = dup ? apr_psprintf(p, "%s:%d#%d", e->d->filename,
+                                   e->d->line_num, dup + 1)
+                    : apr_psprintf(p, "%s:%d", e->d->filename,
+                                   e->d->line_num);
         return;
     }
     if (ur_ht_servers && slot - nlines < ur_cnt_nslots - nlines) {
@@ -5867,7 +5962,7 @@ static void ur_insert_filter(request_rec *r)
         return;
     }
     if ((st = ur_find_state(r->prev)) != NULL) {
-        const ur_rule *rule = &st->conf->rules[st->v.first];
+        const ur_rule *rule = UR_RULE(st->conf, st->v.first);
 
         ur_note_refusal(r->prev, st);
         /* the error page never gets the refused request's body: it was
@@ -5919,12 +6014,12 @@ static const command_rec ur_cmds[] = {
                       "between deprecation and sunset, sticky per address"),
     /* not OR_AUTHCFG: httpd itself refuses it in .htaccess */
     AP_INIT_TAKE_ARGV("UpgradeRequireLock", ur_cmd_flag,
-                      (void *)APR_OFFSETOF(ur_dir_conf, lock),
+                      (void *)APR_OFFSETOF(ur_dir_more, lock),
                       RSRC_CONF | ACCESS_CONF,
                       "'on': .htaccess files can add requirements here, "
                       "never remove, replace or report on these"),
     AP_INIT_TAKE_ARGV("UpgradeRequireTLSRedirect", ur_cmd_flag,
-                      (void *)APR_OFFSETOF(ur_dir_conf, redirect),
+                      (void *)APR_OFFSETOF(ur_dir_more, redirect),
                       RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
                       "'on': a plaintext request that fails only TLS "
                       "requirements gets 308 to the https:// URL"),

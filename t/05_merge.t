@@ -27,6 +27,10 @@ my @cases = (
     [ '<If> false: no rule', '/cond/', {}, 200, undef ],
     [ '<If> true: TLS required', '/cond/?strict=1', {}, 426, 'TLS/1.0, HTTP/1.1' ],
     [ '<If> true over TLS', '/cond/?strict=1', { tls => 1 }, 200, undef ],
+    [ 'two lines around an <If>: both hold', '/split/', {}, 426, 'TLS/1.0, HTTP/1.1' ],
+    [ '... the second one too', '/split/', { tls => 1, proto => 'HTTP/1.0' }, 426, 'HTTP/1.1' ],
+    [ '... both met', '/split/', { tls => 1 }, 200, undef ],
+    [ '... the <If> replaces them', '/split/?ws=1', { tls => 1 }, 426, 'websocket' ],
     [ '.htaccess websocket', '/ht/', {}, 426, 'websocket' ],
     [ '.htaccess inherited by a subdirectory', '/ht/inherit/', {}, 426, 'websocket' ],
     [ '.htaccess off in a subdirectory', '/ht/off/', {}, 200, undef ],
@@ -52,7 +56,7 @@ my @cases = (
     [ 'AllowOverrideList grants UpgradeRequire', '/aol/', {}, 426, 'websocket' ],
 );
 
-plan tests => 2 * @cases + 12;
+plan tests => 2 * @cases + 13;
 Test::More->builder->failure_output(\*STDERR);
 
 for my $c (@cases) {
@@ -93,6 +97,22 @@ req(GET => '/rwsrc/');
 like error_log_since($off, qr/UR00001/),
     qr{UR00001: 426 Upgrade Required: unmet requirement 'TLS' \(\S+/upgrade\.conf:\d+\)},
     'the redirected request was refused by the TLS rule';
+
+# each line of a section whose lines an <If> separates names itself
+$off = error_log_size();
+req(GET => '/split/', tls => 1, proto => 'HTTP/1.0');
+my $split_line = do {
+    open my $fh, '<', "$FindBin::Bin/conf/upgrade.conf" or die $!;
+    my ($in, $at);
+    while (my $l = <$fh>) {
+        $in ||= $l =~ m{^<Location /split>};
+        $at = $., last if $in && $l =~ m{^\s*UpgradeRequire HTTP/1\.1$};
+    }
+    $at;
+};
+like error_log_since($off, qr/UR00001/),
+    qr{UR00001: 426 Upgrade Required: unmet requirement 'HTTP/1\.1' \(\S+/upgrade\.conf:$split_line\)},
+    'the second line of the section is refused under its own file and line';
 
 # UpgradeRequireLock cannot be written in .htaccess (AllowOverride All)
 $off = error_log_size();

@@ -11,7 +11,7 @@ use URTest qw(capture);
 use JSON::PP ();
 use File::Temp qw(tempdir);
 
-plan tests => 24;
+plan tests => 25;
 Test::More->builder->failure_output(\*STDERR);
 
 my $vars  = Apache::Test::vars();
@@ -40,6 +40,7 @@ UpgradeRequire HTTP/1.1
         <If "%{QUERY_STRING} =~ /live/">
             UpgradeRequire websocket h2c
         </If>
+        UpgradeRequire HTTP/2
     </Location>
 </VirtualHost>
 <Directory "/srv/www">
@@ -51,8 +52,8 @@ CONF
 my $out = capture($httpd, '-t', '-D', 'DUMP_UPGRADE_REQUIRED', '-f', "$dir/httpd.conf");
 is $? >> 8, 0, 'httpd -t -D DUMP_UPGRADE_REQUIRED succeeds' or diag $out;
 my @rules = map { JSON::PP->new->decode($_) } grep { /^\{/ } split /\n/, $out;
-is scalar @rules, 4, 'one JSON line per compiled rule';
-is_deeply [ map { $_->{line} } @rules ], [ 7, 11, 14, 19 ], 'in configuration order, with their lines';
+is scalar @rules, 5, 'one JSON line per compiled rule';
+is_deeply [ map { $_->{line} } @rules ], [ 7, 11, 14, 16, 20 ], 'in configuration order, with their lines';
 is $rules[0]{vhost}, 'main.example', 'server config: the main server';
 is $rules[0]{section}, '', '... outside any section';
 is_deeply $rules[0]{tokens}, ['HTTP/1.1'], '... its tokens';
@@ -65,7 +66,10 @@ is $rules[1]{upgrade}, 'TLS/1.2, HTTP/1.1', '... the advertised Upgrade';
 is $rules[2]{section}, '<Location "/v1"> <If "%{QUERY_STRING} =~ /live/">', 'nested sections, outermost first';
 is_deeply $rules[2]{tokens}, [ 'websocket', 'h2c' ], 'alternatives as a list';
 is $rules[2]{mode}, 'enforce', 'an <If> with lines of its own enforces';
-ok $rules[3]{lock} && $rules[3]{section} eq '<Directory "/srv/www">', 'the lock is shown';
+ok $rules[3]{section} eq '<Location "/v1">' && $rules[3]{mode} eq 'report'
+   && "@{ $rules[3]{tokens} }" eq 'HTTP/2',
+   "a section's line after an <If>: its section and mode";
+ok $rules[4]{lock} && $rules[4]{section} eq '<Directory "/srv/www">', 'the lock is shown';
 ok !defined $rules[0]{sunset} && exists $rules[0]{sunset}, 'no schedule: sunset null';
 $out = capture($httpd, '-t', '-f', "$dir/httpd.conf");
 unlike $out, qr/^\{/m, 'without the define: no dump';

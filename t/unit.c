@@ -273,6 +273,20 @@ static const struct {
     { "tab\tbed", 0, 0, 0, "invalid protocol token" },
 };
 
+/* The lines of a set, one per compiled rule, as .htaccess lines are
+ * (no registry, no counters) */
+static const ur_line *lines_of(apr_pool_t *p, const ur_rule *rules, int n)
+{
+    ur_line *lines = apr_pcalloc(p, sizeof(*lines) * (n ? n : 1));
+    int i;
+
+    for (i = 0; i < n; i++) {
+        lines[i].rule = &rules[i];
+        lines[i].slot = UR_SLOT_HTACCESS;
+    }
+    return lines;
+}
+
 static void test_compile(apr_pool_t *p)
 {
     apr_size_t i;
@@ -372,7 +386,7 @@ static void test_compile(apr_pool_t *p)
                && lazy.families == eager.families, "compile_rule",
                "lazy: tokens only");
             memset(&set, 0, sizeof(set));
-            set.rules = &lazy;
+            set.lines = lines_of(p, &lazy, 1);
             set.nrules = 1;
             ur_rule_strings(p, &set);
             ok(lazy.text && !strcmp(lazy.text, eager.text)
@@ -513,7 +527,7 @@ static void test_policy(apr_pool_t *p)
             conf.families |= rules[conf.nrules].families;
             conf.nrules++;
         }
-        conf.rules = rules;
+        conf.lines = lines_of(p, rules, conf.nrules);
 
         memset(&f, 0, sizeof(f));
         f.proto_num = pol_cases[i].proto;
@@ -676,7 +690,7 @@ static void test_body_literals(apr_pool_t *p)
     memset(&rule, 0, sizeof(rule));
     ur_compile_rule(p, 1, argv, 0, &rule);
     memset(&set, 0, sizeof(set));
-    set.rules = &rule;
+    set.lines = lines_of(p, &rule, 1);
     set.nrules = 1;
     set.families = rule.families;
     memset(&st, 0, sizeof(st));
@@ -760,10 +774,10 @@ static void test_body_templates(apr_pool_t *p)
         ((ur_token *)kept[i].tokens)[0].interned = 1;
     }
     memset(&skept, 0, sizeof(skept));
-    skept.rules = kept;
+    skept.lines = lines_of(p, kept, 3);
     skept.nrules = 3;
     scopied = skept;
-    scopied.rules = copied;
+    scopied.lines = lines_of(p, copied, 3);
     for (m = 1; m < 8; m++) {
         for (i = 0; i < (int)(sizeof(reasons) / sizeof(reasons[0])); i++) {
             for (k = 0; k < 4 * 4 * 4; k++) {
@@ -824,7 +838,7 @@ static void test_body(apr_pool_t *p)
         ur_compile_rule(p, UR_MAX_TOKENS, argv, 0, &rules[i]);
         set.families |= rules[i].families;
     }
-    set.rules = rules;
+    set.lines = lines_of(p, rules, UR_MAX_RULES);
     set.nrules = UR_MAX_RULES;
     memset(&st, 0, sizeof(st));
     st.conf = &set;
