@@ -3238,9 +3238,33 @@ static void *ur_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     return ur_merge_both(p, base, add);
 }
 
+/*
+ * httpd makes a virtual host's object when the host has a line of ours,
+ * most often a per-directory one.  Until a server directive writes to
+ * it (ur_srv_to_write), it is this one unset object, and the merge hands
+ * the host the main server's, as for a host without lines (the copy
+ * that post_config gives each host is made either way).
+ */
+static const ur_srv_conf ur_srv_unset;
+
 static void *ur_create_srv_conf(apr_pool_t *p, server_rec *s)
 {
-    return apr_pcalloc(p, sizeof(ur_srv_conf));
+    return s->is_virtual ? (void *)&ur_srv_unset
+                         : apr_pcalloc(p, sizeof(ur_srv_conf));
+}
+
+/* The server's own object, to write: made on first use. */
+static ur_srv_conf *ur_srv_to_write(cmd_parms *cmd)
+{
+    ur_srv_conf *sconf = ap_get_module_config(cmd->server->module_config,
+                                              &upgrade_required_module);
+
+    if (sconf == &ur_srv_unset) {
+        sconf = apr_pcalloc(cmd->pool, sizeof(*sconf));
+        ap_set_module_config(cmd->server->module_config,
+                             &upgrade_required_module, sconf);
+    }
+    return sconf;
 }
 
 /*
@@ -3254,6 +3278,9 @@ static void *ur_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     const ur_srv_conf *base = basev;
     ur_srv_conf *conf = addv;
 
+    if (conf == &ur_srv_unset) {
+        return basev;
+    }
     if (!conf->proxies) {
         conf->proxies = base->proxies;
     }
@@ -3865,8 +3892,7 @@ static const char *ur_cmd_tls_url(cmd_parms *cmd, void *dconf,
 static const char *ur_cmd_proxy(cmd_parms *cmd, void *dconf,
                                 int argc, char *const argv[])
 {
-    ur_srv_conf *sconf = ap_get_module_config(cmd->server->module_config,
-                                              &upgrade_required_module);
+    ur_srv_conf *sconf = ur_srv_to_write(cmd);
     const char *err = ur_check_comment(cmd, argc, argv);
     int i;
 
@@ -3917,8 +3943,7 @@ static const char *ur_check_header_name(cmd_parms *cmd, const char *name)
 static const char *ur_cmd_scheme_header(cmd_parms *cmd, void *dconf,
                                         int argc, char *const argv[])
 {
-    ur_srv_conf *sconf = ap_get_module_config(cmd->server->module_config,
-                                              &upgrade_required_module);
+    ur_srv_conf *sconf = ur_srv_to_write(cmd);
     const char *err = ur_check_comment(cmd, argc, argv);
 
     if (err) {
@@ -3948,8 +3973,7 @@ static const char *ur_cmd_scheme_header(cmd_parms *cmd, void *dconf,
 static const char *ur_cmd_version_header(cmd_parms *cmd, void *dconf,
                                          int argc, char *const argv[])
 {
-    ur_srv_conf *sconf = ap_get_module_config(cmd->server->module_config,
-                                              &upgrade_required_module);
+    ur_srv_conf *sconf = ur_srv_to_write(cmd);
     const char *err = ur_one_arg(cmd, argc, argv, "a header name such as "
                                  "X-Amzn-Tls-Version, or none");
 
