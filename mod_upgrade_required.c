@@ -3011,9 +3011,10 @@ static const char *ur_body(apr_pool_t *p, const ur_state *st,
 /* Configuration: create and merge                                     */
 /* ------------------------------------------------------------------ */
 
-/* Every line of the server configuration, recorded as it is read: its
- * counter slot is its index here, and "httpd -t -D DUMP_UPGRADE_REQUIRED"
- * prints them (only under that define is the section named). */
+/* Every line of the server configuration, recorded as it is read (an
+ * ur_line, 32 bytes, where its section points): its counter slot is its
+ * index here, and "httpd -t -D DUMP_UPGRADE_REQUIRED" prints them (only
+ * under that define is the section named). */
 #define UR_DUMP_DEFINE      "DUMP_UPGRADE_REQUIRED"
 
 
@@ -3046,7 +3047,7 @@ static const char *ur_section(apr_pool_t *p, const ap_directive_t *line)
 #define UR_LINE_CHUNK       256
 
 typedef struct {
-    apr_pool_t *pool;           /* pconf */
+    apr_pool_t *pool;           /* ur_cpool */
     ur_line **chunks;           /* UR_LINE_CHUNK entries each */
     apr_uint32_t nchunks;       /* slots in chunks */
     apr_uint32_t nelts;         /* lines */
@@ -3099,9 +3100,10 @@ static apr_pool_t *ur_cpool;            /* ... and our part of it */
 /*
  * The lines of the server configuration, compiled once per distinct
  * argument list: 10,000 virtual hosts saying "UpgradeRequire websocket"
- * share one set of tokens and strings (in ur_cpool; the lines keep their
- * own file, line and counter slot).  Not for .htaccess lines: they are
- * read per request, by many threads, in the request's pool.
+ * share one ur_rule, its tokens and strings (in ur_cpool; each line is
+ * its registry entry, which names the rule, its directive and counter
+ * slot).  Not for .htaccess lines: they are read per request, by many
+ * threads, in the request's pool.
  */
 static apr_hash_t *ur_compiled;         /* arguments -> ur_compiled_line */
 
