@@ -3270,10 +3270,11 @@ static ur_srv_conf *ur_srv_to_write(cmd_parms *cmd)
 }
 
 /*
- * Once per virtual host that has a directive of ours, at startup.  httpd
- * replaces that host's own object by what this returns and never reads
- * it again, so the merge is written into it: 10,000 such hosts keep no
- * second copy each.  Every field is read before it is written.
+ * Once per virtual host that has a line of ours, at startup.  One with a
+ * server directive of ours has its own object: httpd replaces it by what
+ * this returns and never reads it again, so the merge is written into
+ * it, and such hosts keep no second copy.  Every field is read before it
+ * is written.
  */
 static void *ur_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
 {
