@@ -5321,8 +5321,12 @@ static void ur_own_srv_confs(apr_pool_t *pconf, server_rec *main_s)
     server_rec *s;
 
     for (s = main_s->next; s; s = s->next) {
-        if (ap_get_module_config(s->module_config, &upgrade_required_module)
-            == main_conf) {
+        const void *conf = ap_get_module_config(s->module_config,
+                                                &upgrade_required_module);
+
+        /* the merge replaced the unset object; were it still there, it
+         * inherits all the same, and is never written */
+        if (conf == main_conf || conf == &ur_srv_unset) {
             ap_set_module_config(s->module_config, &upgrade_required_module,
                                  apr_pmemdup(pconf, main_conf,
                                              sizeof(*main_conf)));

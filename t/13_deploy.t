@@ -11,7 +11,7 @@ use Apache::Test qw(-withtestmore);
 use URTest qw(t_vars error_log_size error_log_since);
 use URReq qw(req);
 
-plan tests => 50;
+plan tests => 56;
 Test::More->builder->failure_output(\*STDERR);
 
 my $logs = t_vars()->{t_logs};
@@ -101,6 +101,13 @@ my @proxy = (
     [ 'X-Forwarded-Ssl: on from its proxy', '127.0.0.3', 'ur_xssl', [ 'X-Forwarded-Ssl' => 'on' ], '/tls-any/', 200 ],
     [ 'X-Forwarded-Ssl: off', '127.0.0.3', 'ur_xssl', [ 'X-Forwarded-Ssl' => 'off' ], '/tls-any/', 426 ],
     [ "the main server's proxy is not trusted there", '127.0.0.2', 'ur_xssl', [ 'X-Forwarded-Ssl' => 'on' ], '/tls-any/', 426 ],
+    # a vhost's own lines, then a server directive; lines only
+    [ 'lines first: the main server trust holds', '127.0.0.2', 'ur_locfirst', [ $xfp => 'https' ], '/vh-tls/', 200 ],
+    [ '... and its own version header', '127.0.0.2', 'ur_locfirst', [ $xfp => 'https', 'X-Amzn-Tls-Version' => 'TLSv1.2' ], '/tls12/', 200 ],
+    [ '... an untrusted peer', '127.0.0.1', 'ur_locfirst', [ $xfp => 'https' ], '/vh-tls/', 426 ],
+    [ 'lines only: the main server trust holds', '127.0.0.2', 'ur_loconly', [ $xfp => 'https' ], '/vh-tls/', 200 ],
+    [ '... without the header', '127.0.0.2', 'ur_loconly', [], '/vh-tls/', 426 ],
+    [ '... an untrusted peer', '127.0.0.1', 'ur_loconly', [ $xfp => 'https' ], '/vh-tls/', 426 ],
 );
 for my $p (@proxy) {
     my ($label, $from, $vhost, $headers, $path, $status) = @$p;
